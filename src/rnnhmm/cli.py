@@ -1,0 +1,233 @@
+"""`rnnhmm <stage>`: the entry points the workflow rules call (and users call by hand).
+
+Each stage takes its whole configuration slice as one JSON object (``--params``), so a rule's
+params are exactly what the stage depends on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import io
+
+log = logging.getLogger("rnnhmm")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+
+
+def _threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(int(n))
+
+
+# ---------------------------------------------------------------------- stages
+def cmd_hmm(args) -> None:
+    from .hmm import build_hmm
+    from .rng import numpy_rng
+
+    p = json.loads(args.params)
+    started = time.time()
+    hmm = build_hmm(p["name"], p["spec"])
+    d = p["data"]
+    n = d["n_train"] + d["n_val"] + d["n_test"]
+    states, outputs = hmm.sample(n, int(p["seq_len"]), numpy_rng(p["base_seed"], p["name"], "data"))
+    a, b = d["n_train"], d["n_train"] + d["n_val"]
+    io.write_npz(args.out, format=np.array(io.HMM_FORMAT), name=np.array(p["name"]), transition=hmm.transition,
+                 emission=hmm.emission, start=hmm.start, train=outputs[:a], val=outputs[a:b], test=outputs[b:],
+                 train_states=states[:a], val_states=states[a:b], test_states=states[b:])
+    io.write_sidecar(args.out, io.provenance(p, started))
+    log.info("%s: %d sequences of length %d -> %s", p["name"], n, p["seq_len"], args.out)
+
+
+def load_hmm_file(path: str | Path):
+    """The HMM and its data splits from an hmm .npz written by `rnnhmm hmm`."""
+    from .hmm import HMM
+
+    data = io.read_npz(path)
+    if str(data.get("format", "")) != io.HMM_FORMAT:
+        raise io.ResultFileError(f"{path}: not an rnnhmm HMM file (format tag {data.get('format')!r})")
+    hmm = HMM(str(data["name"]), data["transition"], data["emission"], data["start"])
+    return hmm, data
+
+
+def cmd_train(args) -> None:
+    from .train import ModelKey, TrainConfig, train
+
+    p = json.loads(args.params)
+    _threads(args.threads)
+    _, data = load_hmm_file(args.hmm_file)
+    m = p["model"]
+    key = ModelKey(m["hmm"], int(m["hidden"]), int(m["dim"]), int(m["seed"]), int(p["base_seed"]), int(p.get("attempt", 0)))
+    t = dict(p["train"])
+    t["betas"] = tuple(t["betas"])
+    t["checkpoint_epochs"] = tuple(t["checkpoint_epochs"])
+    summary = train(key, TrainConfig(**t), data["train"], data["val"], args.out_dir, config_slice=p)
+    log.info("done: %s", json.dumps(summary))
+
+
+def cmd_evaluate(args) -> None:
+    import pandas as pd
+
+    from .evaluate import emission_tables, sample_rnn
+    from .rng import numpy_rng
+
+    p = json.loads(args.params)
+    _threads(args.threads)
+    started = time.time()
+    hmm, data = load_hmm_file(args.hmm_file)
+    model = io.load_model(args.model, "best")
+    m = p["model"]
+    n, length, base = int(p["n_sequences"]), int(data["train"].shape[1]), int(p["base_seed"])
+    parts = (m["hmm"], m["hidden"], m["dim"], m["seed"], 0, "eval")
+    rnn = sample_rnn(model, n, length, base, parts, sigma=p.get("sigma", 1.0))
+    _, hmm_emp = hmm.sample(n, length, numpy_rng(base, *parts, "hmm_A"))
+    keys = {k: m[k] for k in ("hmm", "hidden", "dim", "seed")} | {"T_eval": length, "N": n}
+    trans, freq = emission_tables({"hmm_emp": hmm_emp, "rnn": rnn}, hmm, keys)
+    out = Path(args.out_dir)
+    io.write_table(out / "eval_transmat.csv", trans)
+    io.write_table(out / "eval_freq_vol.csv", freq)
+    hist = io.read_table(Path(args.model).parent / "history.csv")
+    best = hist.loc[hist["val_loss"].idxmin()]
+    io.write_table(out / "eval_training.csv", pd.DataFrame([{**keys, "best_epoch": int(best["epoch"]),
+                                                              "best_val_loss": float(best["val_loss"]),
+                                                              "final_val_loss": float(hist["val_loss"].iloc[-1])}]))
+    for f in ("eval_transmat.csv", "eval_freq_vol.csv", "eval_training.csv"):
+        io.write_sidecar(out / f, io.provenance(p, started))
+
+
+ANALYSES = {
+    # name -> (module, function); each returns {table name: DataFrame}
+    "state_space": ("rnnhmm.dynamics.state_space", "global_dynamics"),
+}
+
+
+def cmd_analyze(args) -> None:
+    import importlib
+
+    from .dynamics.simulate import Network
+    from .rng import numpy_rng
+
+    if args.analysis not in ANALYSES:
+        raise SystemExit(f"unknown analysis '{args.analysis}'; known: {', '.join(sorted(ANALYSES))}")
+    p = json.loads(args.params)
+    _threads(args.threads)
+    started = time.time()
+    modname, fn = ANALYSES[args.analysis]
+    func = getattr(importlib.import_module(modname), fn)
+    m = p["model"]
+    net = Network.from_model(io.load_model(args.model, "best"))
+
+    def rng_for(purpose: str) -> np.random.Generator:
+        return numpy_rng(p["base_seed"], m["hmm"], m["hidden"], m["dim"], m["seed"], 0, f"analysis:{args.analysis}:{purpose}")
+
+    tables = func(net, rng_for, p.get("params", {}))
+    out = Path(args.out_dir)
+    for name, df in tables.items():
+        ext = "parquet" if len(df) > 2000 or name.startswith("traj") else "csv"
+        path = out / f"{name}.{ext}"
+        io.write_table(path, df)
+        io.write_sidecar(path, io.provenance(p, started))
+    log.info("%s on %s: wrote %s", args.analysis, args.model, ", ".join(sorted(tables)))
+
+
+def cmd_figure(args) -> None:
+    from . import figures
+    from .figures.style import save
+
+    p = json.loads(args.params)
+    ctx = figures.FigureContext(preset=p["preset"], preset_cfg=p["preset_cfg"], hmms_cfg=p.get("hmms", {}))
+    fig = figures.render(args.name, ctx)
+    paths = save(fig, args.out)
+    log.info("%s -> %s", args.name, ", ".join(map(str, paths)))
+
+
+def cmd_info(args) -> None:
+    path = Path(args.file)
+    side = io.sidecar_path(path)
+    if path.name == "meta.json" or path.suffix == ".pt":
+        meta = path if path.name == "meta.json" else path.parent / "meta.json"
+        rec = io.read_json(meta)
+    elif side.exists():
+        rec = io.read_json(side)
+        if "sha256" in rec and path.exists():
+            rec["sha256_matches"] = io.file_sha256(path) == rec["sha256"]
+    else:
+        raise SystemExit(f"{path}: no provenance found (expected {side})")
+    print(json.dumps(rec, indent=2, sort_keys=True))
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rnnhmm", description=__doc__.splitlines()[0])
+    ap.add_argument("-v", "--verbose", action="store_true")
+    sub = ap.add_subparsers(dest="stage", required=True)
+
+    s = sub.add_parser("hmm", help="sample an HMM's train/val/test sequences")
+    s.add_argument("--params", required=True, help="JSON: name, spec, seq_len, data, base_seed")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_hmm)
+
+    s = sub.add_parser("train", help="train one RNN")
+    s.add_argument("--hmm-file", required=True)
+    s.add_argument("--params", required=True, help="JSON: base_seed, model{hmm,hidden,dim,seed}, train{...}")
+    s.add_argument("--out-dir", required=True)
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="emission statistics of a trained RNN vs its HMM")
+    s.add_argument("--hmm-file", required=True)
+    s.add_argument("--model", required=True)
+    s.add_argument("--params", required=True)
+    s.add_argument("--out-dir", required=True)
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("analyze", help="run one dynamical analysis on a trained RNN")
+    s.add_argument("analysis", help=f"one of: {', '.join(sorted(ANALYSES))}")
+    s.add_argument("--model", required=True)
+    s.add_argument("--params", required=True)
+    s.add_argument("--out-dir", required=True)
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_analyze)
+
+    s = sub.add_parser("figure", help="render one figure from analysis tables")
+    s.add_argument("name")
+    s.add_argument("--params", required=True, help="JSON: preset, preset_cfg, hmms")
+    s.add_argument("--out", required=True, help="output stem; .pdf and .png are written")
+    s.set_defaults(func=cmd_figure)
+
+    s = sub.add_parser("info", help="print the provenance of a result file")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_info)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    from .config import ConfigError
+    from .hmm import HMMSpecError
+    from .train import TrainingDiverged
+
+    try:
+        args.func(args)
+    except (io.ResultFileError, TrainingDiverged, ConfigError, HMMSpecError) as err:
+        log.error("%s: %s", type(err).__name__, err)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

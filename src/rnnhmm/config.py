@@ -1,0 +1,134 @@
+"""Validation of the workflow configuration and the per-stage slices the rules pass to the CLI.
+
+``validate(config)`` checks the structure against workflow/schemas/config.schema.yaml and then the
+meaning (matrices stochastic, grid HMMs defined, checkpoint epochs within the run, ...).  Any
+problem raises ``ConfigError`` with one message that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from . import plan
+from .hmm import HMMSpecError, build_hmm
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and what is allowed."""
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<root>"
+
+
+def _describe(error) -> str:
+    """One readable sentence for a jsonschema ValidationError."""
+    key = _key(error.absolute_path)
+    v, s = error.validator, error.schema
+    if v == "additionalProperties":
+        allowed = sorted(s.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        if s.get("additionalProperties") is False and allowed:
+            return f"config key '{_key([*error.absolute_path, extra[0]]) if extra else key}' is not allowed; allowed keys here: {', '.join(allowed)}"
+    if v == "required":
+        return f"config key '{key}' is missing a required entry: {error.message.split(' is a required')[0]}; required: {', '.join(s['required'])}"
+    if v == "enum":
+        return f"config key '{key}' = {error.instance!r} is not allowed; allowed values: {', '.join(map(str, s['enum']))}"
+    if v == "type":
+        return f"config key '{key}' = {error.instance!r} has the wrong type; expected {s['type']}"
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
+        return f"config key '{key}' = {error.instance!r} is out of range; allowed: {op} {s[v]}"
+    if v in ("minItems", "minProperties"):
+        return f"config key '{key}' must not be empty (at least {s[v]} entries)"
+    if v == "oneOf" and "checkpoint_epochs" in key:
+        return f"config key '{key}' = {error.instance!r} is not allowed; allowed: 'all' or a list of distinct epochs >= 1"
+    if v == "pattern" or v == "propertyNames":
+        return f"config key '{key}': name {error.instance!r} is not allowed; names are letters and digits, starting with a letter"
+    return f"config key '{key}': {error.message}"
+
+
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def validate(config: dict) -> dict:
+    """Validate ``config`` (as loaded from config.yaml, after --config overrides); return it."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(_describe(best))
+    _check_semantics(config)
+    return config
+
+
+def _check_semantics(config: dict) -> None:
+    presets, hmms = config["presets"], config["hmms"]
+    if config["preset"] not in presets:
+        raise ConfigError(f"config key 'preset' = {config['preset']!r} is not a defined preset; allowed: {', '.join(presets)}")
+    for name, spec in hmms.items():
+        try:
+            build_hmm(name, spec)
+        except (HMMSpecError, KeyError, ValueError, TypeError) as err:
+            raise ConfigError(f"config key 'hmms.{name}': {err}") from None
+    for pname, pcfg in presets.items():
+        where = f"presets.{pname}"
+        for g, group in enumerate(pcfg["grid"]):
+            unknown = [h for h in group["hmms"] if h not in hmms]
+            if unknown:
+                raise ConfigError(f"config key '{where}.grid.{g}.hmms': unknown HMM(s) {unknown}; defined: {', '.join(hmms)}")
+        train = pcfg["train"]
+        used = plan.hmms_in(pcfg)
+        missing = [h for h in used if h not in train["epochs"]]
+        if missing:
+            raise ConfigError(f"config key '{where}.train.epochs' has no entry for {missing}; give epochs for every HMM of the grid")
+        ck = train["checkpoint_epochs"]
+        if ck != "all":
+            for h in used:
+                late = [e for e in ck if e > train["epochs"][h]]
+                if late:
+                    raise ConfigError(f"config key '{where}.train.checkpoint_epochs': epochs {late} lie beyond the last epoch "
+                                      f"({train['epochs'][h]}) of {h}; allowed: 1..{train['epochs'][h]}")
+        if not plan.reference_models(pcfg):
+            ref = pcfg["reference"]
+            raise ConfigError(f"config key '{where}.reference' (hidden {ref['hidden']}, dim {ref['dim']}, seed {ref['seed']}) "
+                              "is not in the grid of any HMM; the single-model analyses need it")
+        if train["batch_size"] > pcfg["data"]["n_train"]:
+            raise ConfigError(f"config key '{where}.train.batch_size' = {train['batch_size']} exceeds data.n_train = "
+                              f"{pcfg['data']['n_train']}; allowed: 1..{pcfg['data']['n_train']}")
+
+
+# ---------------------------------------------------------------------- slices passed to the stages
+def train_params(config: dict, preset: str, spec: plan.ModelSpec) -> dict:
+    """Everything the training of one model depends on (the rule's params; a change reruns it)."""
+    pcfg = config["presets"][preset]
+    t = pcfg["train"]
+    hcfg = config["hmms"][spec.hmm]
+    epochs = int(t["epochs"][spec.hmm])
+    evo = t["evolution"]
+    is_evolution = spec.hidden == evo["hidden"] and spec.dim == evo["dim"]
+    ck = t["checkpoint_epochs"]
+    checkpoints = (list(range(1, epochs + 1)) if ck == "all" else [e for e in ck if e <= epochs]) if is_evolution else []
+    return {
+        "base_seed": config["base_seed"],
+        "model": spec.fields(),
+        "train": {
+            "epochs": epochs, "batch_size": t["batch_size"], "lr": t["lr"], "betas": list(t["betas"]), "eps": t["eps"],
+            "clip": hcfg["clip"], "tau": t["tau"], "sigma": t["sigma"], "blur": t["blur"], "scaling": t["scaling"],
+            "checkpoint_epochs": checkpoints, "resume_every": t.get("resume_every", 10),
+            "sinkhorn_backend": t.get("sinkhorn_backend", "geomloss"), "device": t.get("device", "auto"),
+        },
+    }
+
+
+def hmm_params(config: dict, preset: str, hmm: str) -> dict:
+    pcfg = config["presets"][preset]
+    return {"base_seed": config["base_seed"], "name": hmm, "spec": config["hmms"][hmm],
+            "seq_len": config["hmms"][hmm]["seq_len"], "data": pcfg["data"]}

@@ -1,0 +1,84 @@
+"""Global dynamics in state space (SCIENCE.md §4.1 steps 1–4).
+
+PCA of noise-driven activity, no-input trajectories from states on the orbit (which collapse to a
+fixed point, claim C2), one trajectory with input, and the authors' empirical fixed-point measure
+(the mean endpoint of the no-input rollouts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .pca import PCA, fit_pca
+from .simulate import Network
+
+DEFAULTS = {
+    "warmup": 100,
+    "pca_steps": 30000,
+    "n_components": 10,
+    "noinput_starts": 100,
+    "noinput_steps": 500,
+    "input_steps": 500,
+    "sigma": 1.0,
+}
+
+
+def noisy_run(net: Network, rng: np.random.Generator, steps: int, warmup: int, sigma: float = 1.0) -> np.ndarray:
+    """One trajectory from h_0 = 0: states after ``warmup`` discarded steps, shape (steps, H)."""
+    x = net.noise(rng, warmup + steps, 1, sigma)
+    return net.run(np.zeros(net.hidden), x)[warmup:, 0]
+
+
+def _traj_frame(states: np.ndarray, pca: PCA, net: Network) -> pd.DataFrame:
+    """(T, n, H) states -> long table (ic, t, pc1..pc3, o)."""
+    t_len, n, _ = states.shape
+    pcs = pca.transform(states.reshape(-1, net.hidden))
+    k = min(3, pcs.shape[1])
+    df = pd.DataFrame({"ic": np.tile(np.arange(n), t_len), "t": np.repeat(np.arange(t_len), n)})
+    for i in range(3):
+        df[f"pc{i + 1}"] = pcs[:, i] if i < k else 0.0
+    df["o"] = net.dominant(states.reshape(-1, net.hidden))
+    return df.sort_values(["ic", "t"], kind="stable").reset_index(drop=True)
+
+
+def global_dynamics(net: Network, rng_for: Callable[[str], np.random.Generator], params: dict | None = None
+                    ) -> dict[str, pd.DataFrame]:
+    """Run §4.1 steps 1–4.  ``rng_for(purpose)`` returns the named stream for each purpose.
+
+    Returns tables: pca_global, pca_loadings, traj_noinput, traj_input, endpoint."""
+    p = {**DEFAULTS, **(params or {})}
+    fit_states = noisy_run(net, rng_for("pca"), p["pca_steps"], p["warmup"], p["sigma"])
+    pca = fit_pca(fit_states, p["n_components"])
+    starts_run = noisy_run(net, rng_for("starts"), p["pca_steps"], p["warmup"], p["sigma"])
+    pick = rng_for("pick").choice(len(starts_run), size=min(p["noinput_starts"], len(starts_run)), replace=False)
+    starts = starts_run[np.sort(pick)]
+    noinput = net.run(starts, None, steps=p["noinput_steps"])
+    traj_noinput = _traj_frame(np.concatenate([starts[None], noinput]), pca, net)
+    x = net.noise(rng_for("input"), p["warmup"] + p["input_steps"], 1, p["sigma"])
+    traj_input = _traj_frame(net.run(np.zeros(net.hidden), x)[p["warmup"]:], pca, net)
+
+    ends = noinput[-1]
+    endpoint = ends.mean(axis=0)
+    end_pc = pca.transform(endpoint[None])[0]
+    norms = np.linalg.norm(noinput, axis=-1)  # (T, n)
+    tail = norms[-min(100, len(norms)):]
+    with np.errstate(divide="ignore"):
+        logn = np.log(tail.mean(axis=1))
+    finite = np.isfinite(logn)
+    kappa = float(np.exp(np.polyfit(np.arange(len(logn))[finite], logn[finite], 1)[0])) if finite.sum() >= 2 else 0.0
+    endpoint_tbl = pd.DataFrame([{
+        "object_id": 0, "kind": "empirical_endpoint", "norm": float(np.linalg.norm(endpoint)),
+        "max_final_norm": float(norms[-1].max()), "frac_grown": float((norms[-1] > norms[0] + 1e-9).mean()),
+        "kappa": kappa, "pc1": end_pc[0], "pc2": end_pc[1] if len(end_pc) > 1 else 0.0,
+        "pc3": end_pc[2] if len(end_pc) > 2 else 0.0,
+    }])
+    evr = pd.DataFrame({"component": np.arange(1, len(pca.explained_variance_ratio) + 1),
+                        "evr": pca.explained_variance_ratio})
+    loadings = pd.DataFrame(pca.components.T, columns=[f"pc{i + 1}" for i in range(pca.components.shape[0])])
+    loadings.insert(0, "unit", np.arange(net.hidden))
+    loadings.insert(1, "mean", pca.mean)
+    return {"pca_global": evr, "pca_loadings": loadings, "traj_noinput": traj_noinput,
+            "traj_input": traj_input, "endpoint": endpoint_tbl}

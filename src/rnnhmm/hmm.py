@@ -1,0 +1,246 @@
+"""Hidden Markov models: families, validation, exact statistics and vectorised sampling.
+
+An HMM has a latent chain s_t in {0..M-1} with start distribution ``start``, transition matrix
+``transition[i, j] = P(s_{t+1}=j | s_t=i)`` and emission matrix ``emission[i, k] = P(y_t=k | s_t=i)``
+over K output symbols (SCIENCE.md §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ROW_SUM_TOL = 1e-6
+
+
+class HMMSpecError(ValueError):
+    """An HMM specification or matrix is invalid."""
+
+
+def _check_stochastic(name: str, what: str, matrix: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
+    if shape is not None and matrix.shape != shape:
+        raise HMMSpecError(f"{name}: {what} must have shape {shape}, got {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise HMMSpecError(f"{name}: {what} contains NaN or Inf")
+    if np.any(matrix < 0):
+        raise HMMSpecError(f"{name}: {what} has negative entries (probabilities must be >= 0)")
+    sums = matrix.sum(axis=-1)
+    bad = np.flatnonzero(np.abs(np.atleast_1d(sums) - 1.0) > ROW_SUM_TOL)
+    if bad.size:
+        raise HMMSpecError(
+            f"{name}: {what} rows must sum to 1; row(s) {bad.tolist()} sum to {np.atleast_1d(sums)[bad].round(6).tolist()}"
+        )
+
+
+@dataclass(frozen=True)
+class HMM:
+    name: str
+    transition: np.ndarray
+    emission: np.ndarray
+    start: np.ndarray = field(default=None)  # uniform when not given
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.transition, dtype=np.float64)
+        e = np.asarray(self.emission, dtype=np.float64)
+        if t.ndim != 2 or t.shape[0] != t.shape[1] or t.shape[0] < 1:
+            raise HMMSpecError(f"{self.name}: transition matrix must be square (M x M), got shape {t.shape}")
+        m = t.shape[0]
+        if e.ndim != 2 or e.shape[0] != m or e.shape[1] < 1:
+            raise HMMSpecError(f"{self.name}: emission matrix must have shape ({m}, K), got {e.shape}")
+        start = np.full(m, 1.0 / m) if self.start is None else np.asarray(self.start, dtype=np.float64)
+        _check_stochastic(self.name, "transition matrix", t, (m, m))
+        _check_stochastic(self.name, "emission matrix", e, (m, e.shape[1]))
+        _check_stochastic(self.name, "start distribution", start, (m,))
+        object.__setattr__(self, "transition", t)
+        object.__setattr__(self, "emission", e)
+        object.__setattr__(self, "start", start)
+
+    @property
+    def n_states(self) -> int:
+        return self.transition.shape[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.emission.shape[1]
+
+    # ---------------------------------------------------------------- sampling
+    def sample(self, n: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n`` sequences of ``length`` steps: (states, outputs), each (n, length) int8.
+
+        All sequences advance together (one vectorised inverse-CDF draw per time step), which is
+        equivalent in distribution to sampling each sequence on its own.
+        """
+        if n < 1 or length < 1:
+            raise HMMSpecError(f"{self.name}: need n >= 1 and length >= 1, got n={n}, length={length}")
+        m = self.n_states
+        cum_t = np.cumsum(self.transition, axis=1)
+        cum_t[:, -1] = 1.0
+        cum_e = np.cumsum(self.emission, axis=1)
+        cum_e[:, -1] = 1.0
+        cum_s = np.cumsum(self.start)
+        cum_s[-1] = 1.0
+        u_state = rng.random((length, n))
+        u_out = rng.random((n, length))
+        states = np.empty((length, n), dtype=np.int8)
+        s = np.searchsorted(cum_s, u_state[0], side="right").clip(max=m - 1)
+        states[0] = s
+        for t in range(1, length):
+            # row-wise inverse CDF: count the cumulative entries of row s that u exceeds
+            s = (u_state[t][:, None] >= cum_t[s]).sum(axis=1).clip(max=m - 1)
+            states[t] = s
+        states = np.ascontiguousarray(states.T)
+        outputs = (u_out[..., None] >= cum_e[states]).sum(axis=-1).clip(max=self.n_outputs - 1)
+        return states, outputs.astype(np.int8)
+
+    # ---------------------------------------------------------------- exact statistics
+    def stationary(self) -> np.ndarray:
+        """Stationary distribution of the latent chain (the start distribution when it is invariant)."""
+        if np.allclose(self.start @ self.transition, self.start, atol=1e-12):
+            return self.start.copy()
+        vals, vecs = np.linalg.eig(self.transition.T)
+        k = int(np.argmin(np.abs(vals - 1.0)))
+        v = np.real(vecs[:, k])
+        return v / v.sum()
+
+    def start_is_stationary(self) -> bool:
+        return bool(np.allclose(self.start @ self.transition, self.start, atol=1e-12))
+
+    def output_marginal(self) -> np.ndarray:
+        """mu = pi E."""
+        return self.stationary() @ self.emission
+
+    def output_joint(self) -> np.ndarray:
+        """J[k, l] = P(y_t = k, y_{t+1} = l) = E^T diag(pi) T E."""
+        pi = self.stationary()
+        return self.emission.T @ np.diag(pi) @ self.transition @ self.emission
+
+    def output_transition(self) -> np.ndarray:
+        """P_out[k, l] = P(y_{t+1} = l | y_t = k); a symbol never emitted gets a zero row."""
+        joint = self.output_joint()
+        rows = joint.sum(axis=1, keepdims=True)
+        return np.divide(joint, rows, out=np.zeros_like(joint), where=rows > 0)
+
+    def emitted_switch_prob(self) -> float:
+        """p_y = P(y_{t+1} != y_t) = 1 - tr J."""
+        return float(1.0 - np.trace(self.output_joint()))
+
+    def expected_volatility(self, length: int) -> float:
+        """Expected number of emitted switches in a sequence of ``length`` steps."""
+        return (length - 1) * self.emitted_switch_prob()
+
+    def latent_switch_prob(self) -> float:
+        pi = self.stationary()
+        return float(1.0 - np.sum(pi * np.diag(self.transition)))
+
+
+# ---------------------------------------------------------------------- families (SCIENCE.md §2)
+def transitions_target_prob(n_states: int, target: float = 0.05) -> np.ndarray:
+    """Linear chain whose end-to-end crossing in M-1 steps has probability ``target``."""
+    m = n_states
+    if m < 2:
+        raise HMMSpecError(f"target_prob transitions need n_states >= 2, got {m}")
+    if not 0 < target < 1:
+        raise HMMSpecError(f"target_prob transitions need 0 < target < 1, got {target}")
+    q = target ** (1.0 / (m - 1))
+    t = np.zeros((m, m))
+    for i in range(m):
+        if i in (0, m - 1):
+            t[i, i] = 1 - q
+            t[i, 1 if i == 0 else m - 2] = q
+        else:
+            t[i, i] = 1 - 2 * q
+            t[i, i - 1] = t[i, i + 1] = q
+    if np.any(t < 0):
+        raise HMMSpecError(f"target_prob transitions with n_states={m}, target={target} give q={q:.4f} > 0.5")
+    return t
+
+
+def transitions_stay_prob(n_states: int, stay: float) -> np.ndarray:
+    """Linear chain: ends stay with ``stay``; interior states stay and split the rest between neighbours."""
+    m = n_states
+    if m < 2:
+        raise HMMSpecError(f"stay_prob transitions need n_states >= 2, got {m}")
+    t = np.zeros((m, m))
+    for i in range(m):
+        t[i, i] = stay
+        if i == 0:
+            t[i, 1] = 1 - stay
+        elif i == m - 1:
+            t[i, m - 2] = 1 - stay
+        else:
+            t[i, i - 1] = t[i, i + 1] = (1 - stay) / 2
+    return t
+
+
+def transitions_fully(n_states: int, stay: float) -> np.ndarray:
+    """Fully connected: ``stay`` on the diagonal, the rest spread evenly."""
+    m = n_states
+    if m < 2:
+        raise HMMSpecError(f"fully transitions need n_states >= 2, got {m}")
+    t = np.full((m, m), (1 - stay) / (m - 1))
+    np.fill_diagonal(t, stay)
+    return t
+
+
+def emissions_linear(n_states: int, n_outputs: int = 3, rare: float = 0.01) -> np.ndarray:
+    """E_i = [(1-rare)(1-a_i), rare, (1-rare) a_i] with a_i = i/(M-1); the middle symbol is rare."""
+    if n_outputs != 3:
+        raise HMMSpecError(f"linear emissions are defined for 3 outputs, got {n_outputs}")
+    a = np.linspace(0.0, 1.0, n_states)
+    return np.stack([(1 - rare) * (1 - a), np.full(n_states, rare), (1 - rare) * a], axis=1)
+
+
+def emissions_gaussian(n_states: int, n_outputs: int = 3) -> np.ndarray:
+    centres = np.linspace(0, n_outputs - 1, n_states)
+    k = np.arange(n_outputs)
+    e = np.exp(-0.2 * (np.abs(k[None, :] - centres[:, None]) / (0.1 * (n_outputs - 1))) ** 2)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def emissions_triangular(n_states: int, n_outputs: int = 3, diag: float = 0.98) -> np.ndarray:
+    if n_states != n_outputs:
+        raise HMMSpecError(f"triangular emissions need n_states == n_outputs, got {n_states} and {n_outputs}")
+    e = np.full((n_states, n_outputs), (1 - diag) / (n_outputs - 1))
+    np.fill_diagonal(e, diag)
+    return e
+
+
+TRANSITION_KINDS = ("target_prob", "stay_prob", "fully", "custom")
+EMISSION_KINDS = ("linear", "gaussian", "triangular", "custom")
+
+
+def build_hmm(name: str, spec: dict) -> HMM:
+    """Build an HMM from its configuration entry (see config.yaml, ``hmms:``)."""
+    tr = spec.get("transitions", {})
+    em = spec.get("emissions", {})
+    kind = tr.get("kind")
+    if kind == "custom":
+        trans = np.asarray(tr.get("matrix"), dtype=np.float64)
+        m = trans.shape[0] if trans.ndim == 2 else 0
+    else:
+        m = int(tr.get("n_states", 0))
+        if kind == "target_prob":
+            trans = transitions_target_prob(m, float(tr.get("target", 0.05)))
+        elif kind == "stay_prob":
+            trans = transitions_stay_prob(m, float(tr["stay"]))
+        elif kind == "fully":
+            trans = transitions_fully(m, float(tr["stay"]))
+        else:
+            raise HMMSpecError(f"hmms.{name}.transitions.kind: unknown '{kind}', allowed: {', '.join(TRANSITION_KINDS)}")
+    ekind = em.get("kind")
+    n_out = int(em.get("n_outputs", 3))
+    if ekind == "custom":
+        emis = np.asarray(em.get("matrix"), dtype=np.float64)
+    elif ekind == "linear":
+        emis = emissions_linear(m, n_out)
+    elif ekind == "gaussian":
+        emis = emissions_gaussian(m, n_out)
+    elif ekind == "triangular":
+        emis = emissions_triangular(m, n_out)
+    else:
+        raise HMMSpecError(f"hmms.{name}.emissions.kind: unknown '{ekind}', allowed: {', '.join(EMISSION_KINDS)}")
+    try:
+        return HMM(name=name, transition=trans, emission=emis)
+    except HMMSpecError as err:
+        raise HMMSpecError(f"hmms.{name}: {err}") from None

@@ -1,0 +1,87 @@
+"""The model grid of a preset and the paths every stage writes.
+
+The path templates are the single source of truth: the Snakemake rules use them as patterns (their
+``{...}`` fields are wildcards) and the Python code formats them, so a rule and the code that reads
+its outputs cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+HMM_FILE = "results/{preset}/hmm/{hmm}.npz"
+MODEL_DIR = "results/{preset}/models/{hmm}/h{hidden}_d{dim}/seed{seed}"
+EVAL_DIR = "results/{preset}/evaluate/{hmm}/h{hidden}_d{dim}/seed{seed}"
+ANALYSIS_DIR = "results/{preset}/analysis/{analysis}/{hmm}/h{hidden}_d{dim}/seed{seed}"
+FIGURE_FILE = "figures/{preset}/{figure}.{ext}"
+LOG_DIR = "results/{preset}/logs"
+
+
+@dataclass(frozen=True, order=True)
+class ModelSpec:
+    hmm: str
+    hidden: int
+    dim: int
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.hmm}_h{self.hidden}_d{self.dim}_s{self.seed}"
+
+    def fields(self) -> dict:
+        return asdict(self)
+
+
+def expand_grid(preset_cfg: dict) -> list[ModelSpec]:
+    """Every (hmm, hidden, dim, seed) of the preset's grid, de-duplicated and sorted."""
+    specs = set()
+    for group in preset_cfg["grid"]:
+        for hmm in group["hmms"]:
+            for hidden in group["hidden"]:
+                for dim in group["dim"]:
+                    for seed in group["seeds"]:
+                        specs.add(ModelSpec(hmm, int(hidden), int(dim), int(seed)))
+    return sorted(specs)
+
+
+def hmms_in(preset_cfg: dict) -> list[str]:
+    """The HMMs the preset trains on, in the order of first appearance in the grid."""
+    seen: list[str] = []
+    for group in preset_cfg["grid"]:
+        for hmm in group["hmms"]:
+            if hmm not in seen:
+                seen.append(hmm)
+    return seen
+
+
+def reference(preset_cfg: dict, hmm: str) -> ModelSpec:
+    """The reference model of an HMM (the configuration the paper analyses, e.g. h150_d100_s0)."""
+    ref = preset_cfg["reference"]
+    return ModelSpec(hmm, int(ref["hidden"]), int(ref["dim"]), int(ref["seed"]))
+
+
+def reference_models(preset_cfg: dict, hmms: list[str] | None = None) -> list[ModelSpec]:
+    """The reference models of the given HMMs (default: all of the preset's HMMs) that the grid trains."""
+    grid = set(expand_grid(preset_cfg))
+    names = hmms_in(preset_cfg) if hmms is None else [h for h in hmms if h in hmms_in(preset_cfg)]
+    return [reference(preset_cfg, h) for h in names if reference(preset_cfg, h) in grid]
+
+
+def hmm_file(preset: str, hmm: str) -> str:
+    return HMM_FILE.format(preset=preset, hmm=hmm)
+
+
+def model_dir(preset: str, spec: ModelSpec) -> str:
+    return MODEL_DIR.format(preset=preset, **spec.fields())
+
+
+def eval_dir(preset: str, spec: ModelSpec) -> str:
+    return EVAL_DIR.format(preset=preset, **spec.fields())
+
+
+def analysis_dir(preset: str, analysis: str, spec: ModelSpec) -> str:
+    return ANALYSIS_DIR.format(preset=preset, analysis=analysis, **spec.fields())
+
+
+def figure_file(preset: str, figure: str, ext: str) -> str:
+    return FIGURE_FILE.format(preset=preset, figure=figure, ext=ext)

@@ -1,0 +1,255 @@
+"""Training by Sinkhorn divergence between RNN and HMM sequence clouds (SCIENCE.md §1.2–1.4).
+
+Per epoch: fresh input noise and Gumbel uniforms for every batch, drawn from named streams
+``train_noise:{epoch}:{batch}`` etc., so an epoch's randomness depends only on (model key, epoch)
+and a resumed run is bit-identical to an uninterrupted one.  The lowest-validation-loss weights
+are deep-copied (D1).  A rolling training state under ``_work/`` lets a killed job resume.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import io
+from .model import N_OUTPUTS, NoiseRNN
+from .rng import torch_generator
+from .sinkhorn import sinkhorn_divergence
+
+log = logging.getLogger("rnnhmm.train")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights became NaN/Inf."""
+
+
+@dataclass(frozen=True)
+class ModelKey:
+    """Identifies one training run; every random stream of the run is derived from it."""
+
+    hmm: str
+    hidden: int
+    dim: int
+    seed: int
+    base_seed: int
+    attempt: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.hmm}_h{self.hidden}_d{self.dim}_s{self.seed}"
+
+    def parts(self, stream: str) -> tuple:
+        return (self.hmm, self.hidden, self.dim, self.seed, self.attempt, stream)
+
+    def torch_gen(self, stream: str, device: str | torch.device = "cpu") -> torch.Generator:
+        return torch_generator(self.base_seed, *self.parts(stream), device=device)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    batch_size: int = 4096
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.9)
+    eps: float = 1e-8
+    clip: float = 0.9
+    tau: float = 1.0
+    sigma: float = 1.0
+    blur: float = 0.2
+    scaling: float = 0.5
+    checkpoint_epochs: tuple[int, ...] = field(default_factory=tuple)
+    resume_every: int = 10
+    sinkhorn_backend: str = "geomloss"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        bad = [e for e in self.checkpoint_epochs if not 1 <= e <= self.epochs]
+        if bad:
+            raise ValueError(f"checkpoint_epochs must lie in 1..{self.epochs}, got {bad}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def one_hot_flat(outputs: np.ndarray, n_outputs: int = N_OUTPUTS) -> torch.Tensor:
+    """(N, T) integer symbols -> (N, T*K) float32 one-hot rows, the cloud geometry of the loss."""
+    t = torch.as_tensor(np.asarray(outputs, dtype=np.int64))
+    return torch.nn.functional.one_hot(t, n_outputs).to(torch.float32).reshape(t.shape[0], -1)
+
+
+def batch_slices(n: int, batch_size: int) -> list[slice]:
+    """Contiguous batches (e.g. 10000 with 4096 -> 4096, 4096, 1808)."""
+    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def draw_inputs(key: ModelKey, stream: str, epoch: int, batch: int, shape: tuple[int, int], dim: int,
+                sigma: float, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise x = sigma * xi (B, T, d) and Gumbel uniforms (B, T, K) of one batch, drawn on the CPU from
+    the batch's own named streams (identical on every device), then moved to ``device``."""
+    b, t_len = shape
+    gen_x = key.torch_gen(f"{stream}_noise:{epoch}:{batch}")
+    gen_u = key.torch_gen(f"{stream}_gumbel:{epoch}:{batch}")
+    noise = torch.randn(b, t_len, dim, generator=gen_x) * sigma
+    uniforms = torch.rand(b, t_len, N_OUTPUTS, generator=gen_u)
+    return noise.to(device), uniforms.to(device)
+
+
+def run_epoch(model: NoiseRNN, targets: torch.Tensor, key: ModelKey, cfg: TrainConfig, epoch: int, stream: str,
+              optimizer: torch.optim.Optimizer | None, device: torch.device) -> tuple[float, float]:
+    """One pass over ``targets`` in contiguous batches; trains when an optimizer is given.
+
+    Returns (mean batch loss, mean pre-clip gradient norm or NaN)."""
+    n, width = targets.shape
+    t_len = width // N_OUTPUTS
+    losses, norms = [], []
+    for b, sl in enumerate(batch_slices(n, cfg.batch_size)):
+        noise, uniforms = draw_inputs(key, stream, epoch, b, (sl.stop - sl.start, t_len), model.dim, cfg.sigma, device)
+        target = targets[sl].to(device)
+        if optimizer is None:
+            with torch.no_grad():
+                y = model(noise, uniforms, cfg.tau).reshape(noise.shape[0], -1)
+                loss = sinkhorn_divergence(y, target, cfg.blur, cfg.scaling, cfg.sinkhorn_backend)
+        else:
+            optimizer.zero_grad(set_to_none=True)
+            y = model(noise, uniforms, cfg.tau).reshape(noise.shape[0], -1)
+            loss = sinkhorn_divergence(y, target, cfg.blur, cfg.scaling, cfg.sinkhorn_backend)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"{key.id}: non-finite training loss ({loss.item()}) at epoch {epoch}, batch {b}")
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            if not torch.isfinite(norm):
+                raise TrainingDiverged(f"{key.id}: non-finite gradient norm at epoch {epoch}, batch {b}")
+            norms.append(float(norm))
+            optimizer.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses)), (float(np.mean(norms)) if norms else math.nan)
+
+
+def _state_dict_copy(model: NoiseRNN) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def _check_finite_weights(model: NoiseRNN, key: ModelKey, epoch: int) -> None:
+    for name, p in model.named_parameters():
+        if not torch.isfinite(p).all():
+            raise TrainingDiverged(f"{key.id}: weight {name} became non-finite at epoch {epoch}")
+
+
+HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "grad_norm_preclip_mean", "is_best", "epoch_time_s"]
+
+
+def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_targets: np.ndarray, out_dir: str | Path,
+          config_slice: dict | None = None) -> dict:
+    """Train one model and write ``model.pt``, ``history.csv``, ``meta.json`` and ``checkpoints/`` in out_dir.
+
+    ``train_targets`` / ``val_targets`` are (N, T) integer symbol arrays.  Resumes from
+    ``out_dir/_work/state.pt`` when present.  Returns the training summary.
+    """
+    started = time.time()
+    out_dir = Path(out_dir)
+    work = out_dir / "_work"
+    epochs_dir = work / "epochs"
+    epochs_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+    y_train = one_hot_flat(train_targets)
+    y_val = one_hot_flat(val_targets)
+    model = NoiseRNN(key.hidden, key.dim, generator=key.torch_gen("init")).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=0.0)
+
+    history: list[dict] = []
+    best_state, best_val, best_epoch, start_epoch = _state_dict_copy(model), math.inf, 0, 1
+    state_file = work / "state.pt"
+    if state_file.exists():
+        state = io.load_torch(state_file, io.STATE_FORMAT)
+        if state["key"] != key.id or state["config"] != _cfg_dict(cfg):
+            log.warning("%s: training state was written for another configuration; starting afresh", state_file)
+        else:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            best_state, best_val, best_epoch = state["best"], float(state["best_val"]), int(state["best_epoch"])
+            history = list(state["history"])
+            start_epoch = int(state["epoch"]) + 1
+            log.info("%s: resumed from %s after epoch %d", key.id, state_file, start_epoch - 1)
+
+    log.info("%s: training on %s, %d epochs, %d train / %d val sequences, batch %d, backend %s",
+             key.id, device, cfg.epochs, len(y_train), len(y_val), cfg.batch_size, cfg.sinkhorn_backend)
+    t_loop = time.time()
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.time()
+        model.train()
+        train_loss, grad_norm = run_epoch(model, y_train, key, cfg, epoch, "train", optimizer, device)
+        _check_finite_weights(model, key, epoch)
+        model.eval()
+        val_loss, _ = run_epoch(model, y_val, key, cfg, epoch, "val", None, device)
+        is_best = val_loss < best_val
+        if is_best:
+            best_val, best_epoch, best_state = val_loss, epoch, _state_dict_copy(model)
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                        "grad_norm_preclip_mean": grad_norm, "is_best": bool(is_best),
+                        "epoch_time_s": time.time() - t0})
+        if epoch in cfg.checkpoint_epochs:
+            io.save_torch(epochs_dir / f"epoch{epoch}.pt", {"format": io.MODEL_FORMAT, "hidden": key.hidden,
+                                                             "dim": key.dim, "epoch": epoch,
+                                                             "best": _state_dict_copy(model),
+                                                             "final": _state_dict_copy(model)})
+        if epoch % cfg.resume_every == 0 or epoch == cfg.epochs:
+            io.save_torch(state_file, {"format": io.STATE_FORMAT, "key": key.id, "config": _cfg_dict(cfg),
+                                       "epoch": epoch, "model": _state_dict_copy(model),
+                                       "optimizer": copy.deepcopy(optimizer.state_dict()), "best": best_state,
+                                       "best_val": best_val, "best_epoch": best_epoch, "history": history})
+        done = epoch - start_epoch + 1
+        eta = (time.time() - t_loop) / done * (cfg.epochs - epoch)
+        log.info("%s epoch %d/%d train %.4f val %.4f%s grad %.3f | %.2f s/epoch ETA %s", key.id, epoch, cfg.epochs,
+                 train_loss, val_loss, " (best)" if is_best else "", grad_norm, time.time() - t0, _fmt_eta(eta))
+
+    final_state = _state_dict_copy(model)
+    io.save_torch(out_dir / "model.pt", {"format": io.MODEL_FORMAT, "hidden": key.hidden, "dim": key.dim,
+                                         "key": key.id, "best_epoch": best_epoch, "best": best_state,
+                                         "final": final_state})
+    io.write_table(out_dir / "history.csv", pd.DataFrame(history, columns=HISTORY_COLUMNS).drop(columns="epoch_time_s"))
+    summary = {"model": key.id, "best_epoch": best_epoch, "best_val_loss": best_val,
+               "final_val_loss": history[-1]["val_loss"], "attempt": key.attempt, "epochs": cfg.epochs,
+               "device": str(device), "mean_epoch_time_s": float(np.mean([h["epoch_time_s"] for h in history]))}
+    io.write_json(out_dir / "meta.json", {**summary, "key": asdict(key), "train_config": _cfg_dict(cfg),
+                                          "provenance": io.provenance(config_slice, started)})
+    ckpt = out_dir / "checkpoints"
+    if ckpt.exists():
+        shutil.rmtree(ckpt)
+    epochs_dir.rename(ckpt)
+    shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def _cfg_dict(cfg: TrainConfig) -> dict:
+    d = asdict(cfg)
+    d["betas"] = list(d["betas"])
+    d["checkpoint_epochs"] = list(d["checkpoint_epochs"])
+    d.pop("device")  # resuming on another device is allowed
+    return d
+
+
+def _fmt_eta(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"

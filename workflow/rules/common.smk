@@ -1,0 +1,84 @@
+# Shared helpers of the rules: config validation, the project's package, code inputs, targets.
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+_SRC = Path(workflow.basedir) / "src"
+sys.path.insert(0, str(_SRC))
+
+from rnnhmm import figures, plan  # noqa: E402
+from rnnhmm.config import ConfigError, hmm_params, train_params, validate  # noqa: E402
+
+try:
+    validate(config)
+except ConfigError as _err:
+    raise WorkflowError(f"invalid configuration: {_err}") from None
+
+PRESET = config["preset"]
+
+# The project's package is put on PYTHONPATH inside every job, so the jobs run the repository's own
+# code even inside a per-rule conda env (Snakemake does not pass PYTHONPATH into conda jobs).
+# (braces are doubled because Snakemake formats the shell command)
+RNNHMM = "PYTHONPATH=" + shlex.quote(str(_SRC)) + "${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnhmm.cli"
+
+
+def src(*modules):
+    """The repository's source files a rule runs, as inputs: a code change reruns the rule."""
+    return [os.path.relpath(_SRC / "rnnhmm" / m, os.getcwd()) for m in modules]
+
+
+CORE_CODE = ["__init__.py", "cli.py", "io.py", "rng.py", "config.py", "plan.py"]
+
+
+wildcard_constraints:
+    preset="[A-Za-z][A-Za-z0-9]*",
+    hmm="[A-Za-z][A-Za-z0-9]*",
+    hidden="[1-9][0-9]*",
+    dim="[1-9][0-9]*",
+    seed="[0-9]+",
+
+
+def preset_cfg(wildcards):
+    if wildcards.preset not in config["presets"]:
+        raise WorkflowError(
+            f"unknown preset '{wildcards.preset}' in the target path; defined: {', '.join(config['presets'])}"
+        )
+    return config["presets"][wildcards.preset]
+
+
+def spec_of(wildcards):
+    """The ModelSpec named by a rule's wildcards, checked against the preset's grid."""
+    spec = plan.ModelSpec(wildcards.hmm, int(wildcards.hidden), int(wildcards.dim), int(wildcards.seed))
+    if spec not in plan.expand_grid(preset_cfg(wildcards)):
+        raise WorkflowError(f"model {spec.id} is not in the grid of preset '{wildcards.preset}'")
+    return spec
+
+
+def as_pattern(template, **fixed):
+    """A plan template with some fields fixed and the rest left as wildcards."""
+    out = template
+    for k, v in fixed.items():
+        out = out.replace("{" + k + "}", str(v))
+    return out
+
+
+def model_files(preset):
+    return [f"{plan.model_dir(preset, m)}/model.pt" for m in plan.expand_grid(config["presets"][preset])]
+
+
+def eval_files(preset):
+    return [
+        f"{plan.eval_dir(preset, m)}/{f}"
+        for m in plan.expand_grid(config["presets"][preset])
+        for f in EVAL_FILES
+    ]
+
+
+def figure_files(preset):
+    return [plan.figure_file(preset, name, ext) for name in figures.FIGURES for ext in ("pdf", "png")]
+
+
+def all_targets(preset):
+    return eval_files(preset) + figure_files(preset)

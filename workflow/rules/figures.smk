@@ -1,0 +1,26 @@
+# Figures: one generic rule renders any registered figure from the tables its module needs
+# (src/rnnhmm/figures/__init__.py: FIGURES).  Restyling a figure reruns only that figure.
+
+
+rule figure:
+    input:
+        tables=lambda w: figures.needs(w.figure, w.preset, preset_cfg(w)),
+        code=lambda w: src(*CORE_CODE, "figures/__init__.py", "figures/style.py", f"figures/{w.figure}.py"),
+    output:
+        pdf="figures/{preset}/{figure}.pdf",
+        png="figures/{preset}/{figure}.png",
+    params:
+        p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
+    log:
+        "results/{preset}/logs/figures/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(figures.FIGURES),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        RNNHMM + " figure {wildcards.figure} --params {params.p:q}"
+        " --out figures/{wildcards.preset}/{wildcards.figure} > {log} 2>&1"

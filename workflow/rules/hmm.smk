@@ -1,0 +1,19 @@
+# HMM generation: matrices and train/val/test sequences (SCIENCE.md §2, §1.2).
+
+
+rule hmm:
+    input:
+        code=src(*CORE_CODE, "hmm.py"),
+    output:
+        plan.HMM_FILE,
+    params:
+        p=lambda w: json.dumps(hmm_params(config, w.preset, w.hmm)),
+    log:
+        "results/{preset}/logs/hmm/{hmm}.log",
+    conda:
+        "../../envs/hmm.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        RNNHMM + " hmm --params {params.p:q} --out {output} > {log} 2>&1"

@@ -1,0 +1,30 @@
+# RNN training, one job per (hmm, hidden, dim, seed) (SCIENCE.md §1).
+
+TRAIN_MEM_MB = {"smoke": 1000, "laptop": 3000, "paper": 6000}
+TRAIN_RUNTIME_MIN = {"smoke": 10, "laptop": 120, "paper": 1440}
+
+
+rule train:
+    input:
+        hmm=plan.HMM_FILE,
+        code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "train.py"),
+    output:
+        model=plan.MODEL_DIR + "/model.pt",
+        history=plan.MODEL_DIR + "/history.csv",
+        meta=plan.MODEL_DIR + "/meta.json",
+        checkpoints=directory(plan.MODEL_DIR + "/checkpoints"),
+    params:
+        p=lambda w: json.dumps(train_params(config, w.preset, spec_of(w))),
+    log:
+        "results/{preset}/logs/train/{hmm}_h{hidden}_d{dim}_s{seed}.log",
+    benchmark:
+        "results/{preset}/benchmarks/train/{hmm}_h{hidden}_d{dim}_s{seed}.tsv"
+    threads: lambda w: 1 if w.preset == "smoke" else 2
+    resources:
+        mem_mb=lambda w: TRAIN_MEM_MB.get(w.preset, 6000),
+        runtime=lambda w: TRAIN_RUNTIME_MIN.get(w.preset, 1440),
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        RNNHMM + " train --hmm-file {input.hmm} --params {params.p:q}"
+        " --out-dir $(dirname {output.model:q}) --threads {threads} > {log} 2>&1"
