@@ -107,39 +107,43 @@ def cmd_evaluate(args) -> None:
         io.write_sidecar(out / f, io.provenance(p, started))
 
 
-ANALYSES = {
-    # name -> (module, function); each returns {table name: DataFrame}
-    "state_space": ("rnnhmm.dynamics.state_space", "global_dynamics"),
-}
+def write_results(out_dir: str | Path, results: dict, record: dict) -> list[Path]:
+    """Write an analysis' results by file ending (.csv/.parquet tables, .json dicts, .npz arrays),
+    each with its provenance sidecar."""
+    import pandas as pd
+
+    written = []
+    for fname, obj in results.items():
+        path = Path(out_dir) / fname
+        if path.suffix in (".csv", ".parquet"):
+            if not isinstance(obj, pd.DataFrame):
+                raise TypeError(f"{fname}: a table file needs a DataFrame, got {type(obj).__name__}")
+            io.write_table(path, obj)
+        elif path.suffix == ".json":
+            io.write_json(path, obj)
+        elif path.suffix == ".npz":
+            io.write_npz(path, **obj)
+        else:
+            raise ValueError(f"{fname}: unknown result format (use .csv, .parquet, .json or .npz)")
+        io.write_sidecar(path, record)
+        written.append(path)
+    return written
 
 
 def cmd_analyze(args) -> None:
-    import importlib
+    from .dynamics import registry
+    from .plan import ModelSpec
 
-    from .dynamics.simulate import Network
-    from .rng import numpy_rng
-
-    if args.analysis not in ANALYSES:
-        raise SystemExit(f"unknown analysis '{args.analysis}'; known: {', '.join(sorted(ANALYSES))}")
     p = json.loads(args.params)
     _threads(args.threads)
     started = time.time()
-    modname, fn = ANALYSES[args.analysis]
-    func = getattr(importlib.import_module(modname), fn)
-    m = p["model"]
-    net = Network.from_model(io.load_model(args.model, "best"))
-
-    def rng_for(purpose: str) -> np.random.Generator:
-        return numpy_rng(p["base_seed"], m["hmm"], m["hidden"], m["dim"], m["seed"], 0, f"analysis:{args.analysis}:{purpose}")
-
-    tables = func(net, rng_for, p.get("params", {}))
-    out = Path(args.out_dir)
-    for name, df in tables.items():
-        ext = "parquet" if len(df) > 2000 or name.startswith("traj") else "csv"
-        path = out / f"{name}.{ext}"
-        io.write_table(path, df)
-        io.write_sidecar(path, io.provenance(p, started))
-    log.info("%s on %s: wrote %s", args.analysis, args.model, ", ".join(sorted(tables)))
+    analysis = registry.get(args.analysis)
+    ctx = registry.AnalysisContext(name=analysis.name, preset=p["preset"], spec=ModelSpec(**p["model"]),
+                                   base_seed=int(p["base_seed"]),
+                                   params=registry.check_params(analysis.name, p.get("params", {})))
+    results = analysis.run(ctx)
+    written = write_results(ctx.out_dir, results, io.provenance(p, started))
+    log.info("%s on %s: wrote %s", analysis.name, ctx.spec.id, ", ".join(x.name for x in written))
 
 
 def cmd_figure(args) -> None:
@@ -195,10 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("analyze", help="run one dynamical analysis on a trained RNN")
-    s.add_argument("analysis", help=f"one of: {', '.join(sorted(ANALYSES))}")
-    s.add_argument("--model", required=True)
-    s.add_argument("--params", required=True)
-    s.add_argument("--out-dir", required=True)
+    s.add_argument("analysis", help="a registered analysis (rnnhmm.dynamics.registry)")
+    s.add_argument("--params", required=True, help="JSON: preset, base_seed, model{hmm,hidden,dim,seed}, params")
     s.add_argument("--threads", type=int, default=None)
     s.set_defaults(func=cmd_analyze)
 

@@ -100,9 +100,23 @@ def _check_semantics(config: dict) -> None:
             ref = pcfg["reference"]
             raise ConfigError(f"config key '{where}.reference' (hidden {ref['hidden']}, dim {ref['dim']}, seed {ref['seed']}) "
                               "is not in the grid of any HMM; the single-model analyses need it")
+        _check_analysis_params(where, pcfg.get("analysis", {}))
         if train["batch_size"] > pcfg["data"]["n_train"]:
             raise ConfigError(f"config key '{where}.train.batch_size' = {train['batch_size']} exceeds data.n_train = "
                               f"{pcfg['data']['n_train']}; allowed: 1..{pcfg['data']['n_train']}")
+
+
+def _check_analysis_params(where: str, analysis_cfg: dict) -> None:
+    from .dynamics import registry
+
+    known = registry.analyses()
+    for name, params in analysis_cfg.items():
+        if name not in known:
+            raise ConfigError(f"config key '{where}.analysis.{name}': unknown analysis; allowed: {', '.join(known)}")
+        try:
+            registry.check_params(name, params)
+        except ValueError as err:
+            raise ConfigError(f"config key '{where}.analysis.{name}': {err}") from None
 
 
 # ---------------------------------------------------------------------- slices passed to the stages

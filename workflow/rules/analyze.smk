@@ -1,41 +1,54 @@
-# Dynamical analyses of trained models (SCIENCE.md §4), one rule per analysis.
+# Dynamical analyses of trained models (SCIENCE.md §4).  One generic rule runs any analysis
+# registered in src/rnnhmm/dynamics (a module defining ANALYSIS = Analysis(...)); its outputs are
+# the folder results/{preset}/analysis/{analysis}/{hmm}/h{hidden}_d{dim}/seed{seed}/.
+
+from rnnhmm.dynamics import registry  # noqa: E402
+
+ANALYSES = registry.analyses()
 
 
-def analysis_params(name):
-    """The rule params of analysis ``name``: model key and the preset's parameters of that analysis."""
+def analysis_inputs(w):
+    """model.pt, what the analysis declares in ``needs``, the outputs of analyses in ``after``, its code."""
+    a = ANALYSES[w.analysis]
+    spec = spec_of(w)
+    mdir = plan.model_dir(w.preset, spec)
+    extra = {
+        "checkpoints": f"{mdir}/checkpoints",
+        "history": f"{mdir}/history.csv",
+        "hmm": plan.hmm_file(w.preset, spec.hmm),
+    }
+    inputs = {"model": f"{mdir}/model.pt"}
+    inputs.update({n: extra[n] for n in a.needs})
+    inputs.update({f"after_{n}": plan.analysis_dir(w.preset, n, spec) for n in a.after})
+    module_file = ANALYSES[w.analysis].run.__module__.split(".", 1)[1].replace(".", "/") + ".py"
+    inputs["code"] = src(*CORE_CODE, "model.py", "dynamics/__init__.py", "dynamics/registry.py",
+                         "dynamics/simulate.py", "dynamics/pca.py", module_file)
+    return inputs
 
-    def _params(w):
-        return json.dumps(
+
+rule analyze:
+    input:
+        unpack(analysis_inputs),
+    output:
+        directory(plan.ANALYSIS_DIR),
+    params:
+        p=lambda w: json.dumps(
             {
+                "preset": w.preset,
                 "base_seed": config["base_seed"],
                 "model": spec_of(w).fields(),
-                "params": preset_cfg(w)["analysis"].get(name, {}),
+                "params": preset_cfg(w)["analysis"].get(w.analysis, {}),
             }
-        )
-
-    return _params
-
-
-STATE_SPACE_FILES = ["pca_global.csv", "pca_loadings.csv", "traj_noinput.parquet", "traj_input.parquet", "endpoint.csv"]
-
-
-rule state_space:
-    input:
-        model=plan.MODEL_DIR + "/model.pt",
-        code=src(*CORE_CODE, "model.py", "dynamics/simulate.py", "dynamics/pca.py", "dynamics/state_space.py"),
-    output:
-        [as_pattern(plan.ANALYSIS_DIR, analysis="state_space") + "/" + f for f in STATE_SPACE_FILES],
-    params:
-        p=analysis_params("state_space"),
-        out_dir=as_pattern(plan.ANALYSIS_DIR, analysis="state_space"),
+        ),
     log:
-        "results/{preset}/logs/analysis/state_space/{hmm}_h{hidden}_d{dim}_s{seed}.log",
+        "results/{preset}/logs/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.log",
+    wildcard_constraints:
+        analysis="|".join(ANALYSES),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=lambda w: ANALYSES[w.analysis].mem_mb,
+        runtime=lambda w: ANALYSES[w.analysis].runtime_min,
     conda:
         "../../envs/analyze.yaml"
     shell:
-        RNNHMM + " analyze state_space --model {input.model} --params {params.p:q}"
-        " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
+        RNNHMM + " analyze {wildcards.analysis} --params {params.p:q} --threads {threads} > {log} 2>&1"

@@ -7,12 +7,11 @@ fixed point, claim C2), one trajectory with input, and the authors' empirical fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
 from .pca import PCA, fit_pca
+from .registry import Analysis, AnalysisContext
 from .simulate import Network
 
 DEFAULTS = {
@@ -44,12 +43,9 @@ def _traj_frame(states: np.ndarray, pca: PCA, net: Network) -> pd.DataFrame:
     return df.sort_values(["ic", "t"], kind="stable").reset_index(drop=True)
 
 
-def global_dynamics(net: Network, rng_for: Callable[[str], np.random.Generator], params: dict | None = None
-                    ) -> dict[str, pd.DataFrame]:
-    """Run §4.1 steps 1–4.  ``rng_for(purpose)`` returns the named stream for each purpose.
-
-    Returns tables: pca_global, pca_loadings, traj_noinput, traj_input, endpoint."""
-    p = {**DEFAULTS, **(params or {})}
+def global_dynamics(ctx: AnalysisContext) -> dict[str, pd.DataFrame]:
+    """Run §4.1 steps 1–4 on the context's model: PCA, no-input and input trajectories, endpoint."""
+    net, p, rng_for = ctx.network(), ctx.params, ctx.rng
     fit_states = noisy_run(net, rng_for("pca"), p["pca_steps"], p["warmup"], p["sigma"])
     pca = fit_pca(fit_states, p["n_components"])
     starts_run = noisy_run(net, rng_for("starts"), p["pca_steps"], p["warmup"], p["sigma"])
@@ -80,5 +76,8 @@ def global_dynamics(net: Network, rng_for: Callable[[str], np.random.Generator],
     loadings = pd.DataFrame(pca.components.T, columns=[f"pc{i + 1}" for i in range(pca.components.shape[0])])
     loadings.insert(0, "unit", np.arange(net.hidden))
     loadings.insert(1, "mean", pca.mean)
-    return {"pca_global": evr, "pca_loadings": loadings, "traj_noinput": traj_noinput,
-            "traj_input": traj_input, "endpoint": endpoint_tbl}
+    return {"pca_global.csv": evr, "pca_loadings.csv": loadings, "traj_noinput.parquet": traj_noinput,
+            "traj_input.parquet": traj_input, "endpoint.csv": endpoint_tbl}
+
+
+ANALYSIS = Analysis(name="state_space", run=global_dynamics, defaults=DEFAULTS, mem_mb=4000, runtime_min=30)

@@ -1,0 +1,37 @@
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def copy_repo(dest: Path) -> Path:
+    """A copy of the workflow (sources and config, no results) to run snakemake in isolation."""
+    top_level = {"results", "figures", ".snakemake", ".git", "benchmarks"}
+    anywhere = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
+
+    def ignore(folder, names):
+        skip = set(anywhere(folder, names))
+        if Path(folder) == REPO:
+            skip |= top_level & set(names)
+        return skip
+
+    shutil.copytree(REPO, dest, ignore=ignore)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,52 @@
+"""The Sinkhorn training loss (SCIENCE.md §1.3)."""
+
+import pytest
+import torch
+
+from rnnhmm.rng import torch_generator
+from rnnhmm.sinkhorn import sinkhorn_divergence
+
+
+def onehot_cloud(n, t, seed):
+    idx = torch.randint(0, 3, (n, t), generator=torch_generator(seed, "cloud"))
+    return torch.nn.functional.one_hot(idx, 3).float().reshape(n, -1)
+
+
+def test_identical_clouds_have_zero_divergence():
+    x = onehot_cloud(200, 20, 0)
+    assert abs(sinkhorn_divergence(x, x.clone()).item()) < 1e-4
+
+
+def test_divergence_grows_with_a_shift():
+    x = onehot_cloud(200, 20, 0)
+    vals = [sinkhorn_divergence(x + s, x).item() for s in (0.0, 0.1, 0.3, 1.0)]
+    assert vals == sorted(vals) and vals[-1] > 10 * max(vals[1], 1e-6)
+    # a uniform shift by s moves every point by s*sqrt(D): S -> ½ s² D as blur -> 0
+    assert vals[-1] == pytest.approx(0.5 * 1.0 * 60, rel=0.05)
+
+
+def test_units_are_mismatched_steps():
+    """P3: for one-hot sequences ½‖x − y‖² is the Hamming distance."""
+    x = onehot_cloud(1, 50, 1)
+    y = onehot_cloud(1, 50, 2)
+    hamming = (x.reshape(50, 3).argmax(1) != y.reshape(50, 3).argmax(1)).sum().item()
+    assert 0.5 * ((x - y) ** 2).sum().item() == hamming
+    # with one point each, the transport is exact and the entropic terms cancel to within blur²
+    assert sinkhorn_divergence(x, y, blur=0.05).item() == pytest.approx(hamming, rel=1e-3)
+
+
+def test_gradient_flows_to_the_first_cloud():
+    x = onehot_cloud(64, 10, 3).requires_grad_()
+    y = onehot_cloud(64, 10, 4)
+    sinkhorn_divergence(x, y).backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_bad_arguments_are_named():
+    x = onehot_cloud(4, 2, 0)
+    with pytest.raises(ValueError, match="blur"):
+        sinkhorn_divergence(x, x, blur=0)
+    with pytest.raises(ValueError, match="unknown Sinkhorn backend"):
+        sinkhorn_divergence(x, x, backend="nope")
+    with pytest.raises(ValueError, match="clouds"):
+        sinkhorn_divergence(x, x[:, :3])
