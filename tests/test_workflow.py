@@ -5,8 +5,8 @@ import time
 
 import pytest
 import yaml
-from conftest import copy_repo, snakemake
 
+from conftest import copy_repo, snakemake
 from rnnhmm import figures
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
