@@ -21,8 +21,7 @@ def analysis_inputs(w):
     inputs.update({n: extra[n] for n in a.needs})
     inputs.update({f"after_{n}": plan.analysis_dir(w.preset, n, spec) for n in a.after})
     module_file = ANALYSES[w.analysis].run.__module__.split(".", 1)[1].replace(".", "/") + ".py"
-    inputs["code"] = src(*CORE_CODE, "model.py", "dynamics/__init__.py", "dynamics/registry.py",
-                         "dynamics/simulate.py", "dynamics/pca.py", module_file)
+    inputs["code"] = src(*CORE_CODE, module_file)
     return inputs
 
 
@@ -44,10 +43,10 @@ rule analyze:
         "results/{preset}/logs/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.log",
     wildcard_constraints:
         analysis="|".join(ANALYSES),
-    threads: 1
+    threads: lambda w: ANALYSES[w.analysis].threads
     resources:
-        mem_mb=lambda w: ANALYSES[w.analysis].mem_mb,
-        runtime=lambda w: ANALYSES[w.analysis].runtime_min,
+        mem_mb=lambda w, attempt: ANALYSES[w.analysis].mem_mb * attempt,
+        runtime=lambda w, attempt: ANALYSES[w.analysis].runtime_min * attempt,
     conda:
         "../../envs/analyze.yaml"
     shell:

@@ -8,33 +8,45 @@ from pathlib import Path
 _SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(_SRC))
 
-from rnnhmm import figures, plan  # noqa: E402
+from rnnhmm import codedeps, figures, plan  # noqa: E402
 from rnnhmm.config import ConfigError, hmm_params, train_params, validate  # noqa: E402
 
 try:
     validate(config)
 except ConfigError as _err:
-    raise WorkflowError(f"invalid configuration: {_err}") from None
+    # One clear message and a non-zero exit before any job is planned: a WorkflowError would make
+    # Snakemake add a 'File ..., line ...' trace that points at this file instead of the config.
+    print(f"invalid configuration: {_err}", file=sys.stderr)
+    sys.exit(1)
 
 PRESET = config["preset"]
 
 # The project's package is put on PYTHONPATH inside every job, so the jobs run the repository's own
 # code even inside a per-rule conda env (Snakemake does not pass PYTHONPATH into conda jobs).
+# The path is relative to the working directory (jobs run there, locally and under SLURM's -D), so
+# no absolute path of the submit host reaches a job.
 # (braces are doubled because Snakemake formats the shell command)
-RNNHMM = "PYTHONPATH=" + shlex.quote(str(_SRC)) + "${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnhmm.cli"
+RNNHMM = "PYTHONPATH=" + shlex.quote(os.path.relpath(_SRC)) + "${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnhmm.cli"
 
 
 def src(*modules):
-    """The repository's source files a rule runs, as inputs: a code change reruns the rule."""
-    return [os.path.relpath(_SRC / "rnnhmm" / m, os.getcwd()) for m in modules]
+    """The repository's source files a rule runs, as inputs: the named modules and, transitively,
+    every rnnhmm module they import (rnnhmm.codedeps), so editing any code a job runs reruns it."""
+    files = set()
+    for m in modules:
+        files.update(codedeps.dependencies(m))
+    return [os.path.relpath(_SRC / "rnnhmm" / f, os.getcwd()) for f in sorted(files)]
 
 
 CORE_CODE = ["__init__.py", "cli.py", "io.py", "rng.py", "config.py", "plan.py"]
 
 
+# Wildcards match only what the validated config defines (names are letters and digits, checked by
+# the schema), so no target path can carry shell text, slashes or dot-dot into a rule, or out of results and
+# figures; an unknown preset or HMM in a target is "no rule to produce", not an error deep in a rule.
 wildcard_constraints:
-    preset="[A-Za-z][A-Za-z0-9]*",
-    hmm="[A-Za-z][A-Za-z0-9]*",
+    preset="|".join(config["presets"]),
+    hmm="|".join(config["hmms"]),
     hidden="[1-9][0-9]*",
     dim="[1-9][0-9]*",
     seed="[0-9]+",

@@ -8,17 +8,23 @@ rule figure:
         code=lambda w: src(*CORE_CODE, "figures/__init__.py", "figures/style.py", f"figures/{w.figure}.py"),
     output:
         pdf="figures/{preset}/{figure}.pdf",
-        png="figures/{preset}/{figure}.png",
+        png=report(
+            "figures/{preset}/{figure}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"figure": "{figure}"},
+        ),
     params:
         p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
+        caption=lambda w: figures.caption(w.figure),
     log:
         "results/{preset}/logs/figures/{figure}.log",
     wildcard_constraints:
         figure="|".join(figures.FIGURES),
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
     conda:
         "../../envs/figures.yaml"
     shell:

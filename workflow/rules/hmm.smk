@@ -13,7 +13,7 @@ rule hmm:
     conda:
         "../../envs/hmm.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 10 * attempt,
     shell:
         RNNHMM + " hmm --params {params.p:q} --out {output} > {log} 2>&1"

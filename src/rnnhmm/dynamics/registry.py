@@ -32,6 +32,7 @@ class Analysis:
     after: tuple[str, ...] = ()
     mem_mb: int = 4000
     runtime_min: int = 60
+    threads: int = 1  # the rule's threads (capped by --cores); the analysis may parallelise up to it
 
 
 @dataclass

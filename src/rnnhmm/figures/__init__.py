@@ -1,0 +1,53 @@
+"""One module per figure (SCIENCE.md §5), each with:
+
+  needs(preset, preset_cfg) -> list[str]   the analysis/evaluation files it reads (the rule's inputs)
+  render(ctx) -> matplotlib Figure          reads those tables only; never trains or analyses
+
+Every module named ``fig*.py`` in this package is a figure: ``FIGURES`` maps each target name to
+its module; the workflow asks for every entry, and the generic figure rule renders any of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FIGURES: dict[str, str] = {
+    info.name: f"{__name__}.{info.name}" for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
+    if info.name.startswith("fig")
+}
+
+
+@dataclass
+class FigureContext:
+    preset: str
+    preset_cfg: dict
+    hmms_cfg: dict = field(default_factory=dict)
+    root: Path = Path(".")
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def module(name: str):
+    if name not in FIGURES:
+        raise KeyError(f"unknown figure '{name}', known: {', '.join(sorted(FIGURES))}")
+    return importlib.import_module(FIGURES[name])
+
+
+def caption(name: str) -> str:
+    """The figure's caption for the report: its module docstring (reStructuredText)."""
+    import inspect
+
+    doc = inspect.getdoc(module(name)) or name
+    return doc
+
+
+def needs(name: str, preset: str, preset_cfg: dict) -> list[str]:
+    return list(module(name).needs(preset, preset_cfg))
+
+
+def render(name: str, ctx: FigureContext):
+    return module(name).render(ctx)

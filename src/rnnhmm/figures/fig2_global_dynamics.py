@@ -1,0 +1,144 @@
+"""Figure 2: global dynamics of the chain reference models (SCIENCE.md §5, §4.1–4.2).
+
+Columns: linear chains (2–5 states), each projected on its own σ = 1 PCA (axes carry the explained
+variance).  Row 1: no-input trajectories from orbit states (start points coloured by the dominant
+output), the empirical fixed point (×, the mean endpoint of the rollouts, the authors' measure) and
+the solved objects of the input-free map: the origin (○; always a fixed point, its contraction rate κ
+in the title), rays of fixed points (red), attracting invariant rays (purple) and slow rays (grey),
+drawn from the origin to the orbit's median norm.  Only visited activation patterns were solved.
+Row 2: one noise-driven trajectory (σ = 1).  Row 3: the 95 % KDE contours (Scott bandwidth × 3) of
+the activity at input-noise levels σ = 0.1–4, with the 1–20 % mass band shaded; σ is the noise
+**standard deviation**.  Claims C2 (collapse without input) and C3 (noise-sustained orbits that grow
+with σ).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+
+CHAINS = ["chain2", "chain3", "chain4", "chain5"]
+ANALYSES = ("state_space", "fixed_points", "orbits")
+RAY_STYLE = {"fixed_ray": ("#d62728", "-", 1.6), "invariant_ray": ("#9467bd", "-", 1.2),
+             "slow_ray": ("0.55", ":", 0.6)}
+SIGMA_CMAP = "viridis"
+
+
+def models(preset_cfg: dict):
+    return plan.reference_models(preset_cfg, CHAINS)
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg) for a in ANALYSES]
+
+
+def scatter_by_output(ax, df, size=2, alpha=0.5, label=True):
+    for o, color in OUTPUT_COLORS.items():
+        sel = df[df["o"] == o]
+        if len(sel):
+            ax.scatter(sel["pc1"], sel["pc2"], s=size, c=color, alpha=alpha, lw=0,
+                       label=OUTPUT_NAMES[o] if label else None, rasterized=True)
+
+
+def pc_labels(evr) -> tuple[str, str]:
+    evr = np.asarray(evr)
+    return f"PC1 ({100 * evr[0]:.0f} %)", f"PC2 ({100 * evr[1] if len(evr) > 1 else 0:.0f} %)"
+
+
+def draw_noinput(ax, noin, endpoint_pc=None, max_ic: int | None = None):
+    """No-input rollouts (grey) with their start points coloured by o and the empirical endpoint (×)."""
+    for ic, tr in noin.groupby("ic"):
+        if max_ic is not None and ic >= max_ic:
+            break
+        ax.plot(tr["pc1"], tr["pc2"], color="0.75", lw=0.3, zorder=1)
+    scatter_by_output(ax, noin[noin["t"] == 0], size=6, alpha=0.9)
+    if endpoint_pc is not None:
+        ax.scatter([endpoint_pc[0]], [endpoint_pc[1]], marker="x", s=40, c="k", zorder=4, label="empirical FP")
+
+
+def draw_fixed_points(ax, fp, max_slow: int = 8) -> str:
+    """Solved objects: the origin and rays drawn from it.  Returns a short summary for a title."""
+    origin = fp[fp["kind"] == "origin"].iloc[0]
+    ox, oy = origin["pc1"], origin["pc2"]
+    ax.scatter([ox], [oy], marker="o", s=36, facecolors="none", edgecolors="k", zorder=5, label="origin (FP)")
+    shown = set()
+    slow = fp[fp["kind"] == "slow_ray"].sort_values("n_found", ascending=False).head(max_slow)
+    for _, r in list(fp[fp["kind"].isin(["fixed_ray", "invariant_ray"])].iterrows()) + list(slow.iterrows()):
+        color, ls, lw = RAY_STYLE[r["kind"]]
+        ax.plot([ox, r["pc1"]], [oy, r["pc2"]], color=color, ls=ls, lw=lw, zorder=3,
+                label=r["kind"].replace("_", " ") if r["kind"] not in shown else None)
+        shown.add(r["kind"])
+    n_fixed = int((fp["kind"] == "fixed_ray").sum())
+    n_inv = int((fp["kind"] == "invariant_ray").sum())
+    return f"origin κ = {origin['kappa']:.2f}; fixed rays: {n_fixed}, invariant rays: {n_inv}"
+
+
+def draw_contours(ax, dens, size, cmap=SIGMA_CMAP, label=True) -> bool:
+    """95 % KDE contour per σ (and the 1–20 % band).  Returns False when nothing could be drawn."""
+    sigmas = sorted(dens["sigma"].unique()) if len(dens) else []
+    colors = plt.get_cmap(cmap)(np.linspace(0.05, 0.9, max(len(sigmas), 1)))
+    drawn = False
+    for s, c in zip(sigmas, colors, strict=False):
+        row = size[np.isclose(size["sigma"], s)]
+        if not len(row) or not bool(row.iloc[0].get("kde_ok", True)):
+            continue
+        row = row.iloc[0]
+        g = dens[dens["sigma"] == s].pivot(index="iy", columns="ix", values="density")
+        d = dens[dens["sigma"] == s]
+        xs, ys = np.sort(d["pc1"].unique()), np.sort(d["pc2"].unique())
+        z = g.to_numpy()
+        lo, mid, hi = (row.get(k, np.nan) for k in ("level_0.01", "level_0.05", "level_0.2"))
+        if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+            ax.contourf(xs, ys, z, levels=[lo, hi], colors=[c], alpha=0.2)
+        if np.isfinite(mid) and z.max() > mid:
+            ax.contour(xs, ys, z, levels=[mid], colors=[c], linewidths=0.9)
+            ax.plot([], [], color=c, lw=1, label=f"σ = {s:g}" if label else None)
+            drawn = True
+    return drawn
+
+
+def render(ctx: FigureContext):
+    refs = models(ctx.preset_cfg)
+    ncol = max(len(refs), 1)
+    fig, axes = plt.subplots(3, ncol, figsize=(3.1 * ncol, 8.6), squeeze=False)
+    if not refs:
+        note(axes[0, 0], "no chain reference model in this preset")
+    for j, m in enumerate(refs):
+        d = {a: ctx.path(plan.analysis_dir(ctx.preset, a, m)) for a in ANALYSES}
+        evr = read_table(d["state_space"] / "pca_global.csv")["evr"].to_numpy()
+        noin = read_table(d["state_space"] / "traj_noinput.parquet")
+        inp = read_table(d["state_space"] / "traj_input.parquet")
+        end = read_table(d["state_space"] / "endpoint.csv").iloc[0]
+        fp = read_table(d["fixed_points"] / "fixed_points.csv")
+        xl, yl = pc_labels(evr)
+
+        ax = axes[0, j]
+        draw_noinput(ax, noin, (end["pc1"], end["pc2"]))
+        summary = draw_fixed_points(ax, fp)
+        ax.set(title=f"{m.hmm} ({m.id}): no input\n{summary}", xlabel=xl, ylabel=yl)
+
+        ax = axes[1, j]
+        ax.plot(inp["pc1"], inp["pc2"], color="0.8", lw=0.3, zorder=1)
+        scatter_by_output(ax, inp, size=4, alpha=0.8)
+        ax.set(title=f"{m.hmm}: with noise (σ = 1)", xlabel=xl, ylabel=yl)
+
+        ax = axes[2, j]
+        dens = read_table(d["orbits"] / "orbit_density.parquet")
+        size = read_table(d["orbits"] / "orbit_size.csv")
+        if not draw_contours(ax, dens, size):
+            note(ax, "KDE degenerate at every σ\n(activity does not span a plane)")
+        ax.set(title=f"{m.hmm}: 95 % contours vs σ (std)", xlabel=xl, ylabel=yl)
+        if j == 0:
+            for i, lab in enumerate("ABC"):
+                panel_label(axes[i, 0], lab)
+            axes[0, 0].legend(loc="best", fontsize=5, frameon=False)
+            axes[1, 0].legend(loc="best", markerscale=3, frameon=False)
+            axes[2, 0].legend(loc="best", fontsize=6, frameon=False)
+    fig.suptitle("Global dynamics: collapse without input, noise-sustained orbits with input, growing with σ")
+    fig.tight_layout()
+    return fig
