@@ -85,13 +85,21 @@ class HMM:
         states = np.empty((length, n), dtype=np.int8)
         s = np.searchsorted(cum_s, u_state[0], side="right").clip(max=m - 1)
         states[0] = s
+        # row-wise inverse CDF: the next state is the number of cumulative entries of row s that u
+        # exceeds (the last entry is 1 > u); one gather per column instead of an (n, m) gather per step
+        cols_t = [np.ascontiguousarray(cum_t[:, k]) for k in range(m - 1)]
         for t in range(1, length):
-            # row-wise inverse CDF: count the cumulative entries of row s that u exceeds
-            s = (u_state[t][:, None] >= cum_t[s]).sum(axis=1).clip(max=m - 1)
+            u = u_state[t]
+            nxt = np.zeros(n, dtype=np.int8)
+            for col in cols_t:
+                nxt += u >= col[s]
+            s = nxt
             states[t] = s
         states = np.ascontiguousarray(states.T)
-        outputs = (u_out[..., None] >= cum_e[states]).sum(axis=-1).clip(max=self.n_outputs - 1)
-        return states, outputs.astype(np.int8)
+        outputs = np.zeros((n, length), dtype=np.int8)
+        for k in range(self.n_outputs - 1):
+            outputs += u_out >= np.ascontiguousarray(cum_e[:, k])[states]
+        return states, outputs
 
     # ---------------------------------------------------------------- exact statistics
     def stationary(self) -> np.ndarray:
