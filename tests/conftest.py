@@ -1,5 +1,6 @@
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,13 @@ def copy_repo(dest: Path) -> Path:
 
 def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The smoke preset run end to end in a copy of the workflow, once per test session:
+    (working folder, completed process, wall time in s)."""
+    work = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
+    t0 = time.time()
+    res = snakemake(work, "--cores", "all", "--config", "preset=smoke", timeout=1500)
+    return work, res, time.time() - t0

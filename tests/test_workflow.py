@@ -12,12 +12,8 @@ from rnnhmm import figures
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    work = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
-    t0 = time.time()
-    res = snakemake(work, "--cores", "all", "--config", "preset=smoke", timeout=1500)
-    return work, res, time.time() - t0
+# smoke_run (the smoke preset end to end, once per session) lives in conftest.py: the determinism
+# test in test_reliability.py compares a second run against it.
 
 
 @pytest.mark.workflow

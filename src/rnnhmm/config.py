@@ -7,6 +7,7 @@ problem raises ``ConfigError`` with one message that names the key and what is a
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import yaml
@@ -44,7 +45,15 @@ def _describe(error) -> str:
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
         return f"config key '{key}' = {error.instance!r} is out of range; allowed: {op} {s[v]}"
     if v in ("minItems", "minProperties"):
-        return f"config key '{key}' must not be empty (at least {s[v]} entries)"
+        if s[v] == 1:
+            return f"config key '{key}' must not be empty; allowed: at least 1 entry"
+        return f"config key '{key}' = {error.instance!r} has too few entries; allowed: at least {s[v]}"
+    if v in ("maxItems", "maxProperties"):
+        return f"config key '{key}' = {error.instance!r} has too many entries; allowed: at most {s[v]}"
+    if v == "uniqueItems":
+        return f"config key '{key}' = {error.instance!r} repeats an entry; allowed: distinct entries"
+    if v == "const":
+        return f"config key '{key}' = {error.instance!r} is not allowed; allowed value: {s['const']!r}"
     if v == "oneOf" and "checkpoint_epochs" in key:
         return f"config key '{key}' = {error.instance!r} is not allowed; allowed: 'all' or a list of distinct epochs >= 1"
     if v == "pattern" or v == "propertyNames":
@@ -69,15 +78,48 @@ def validate(config: dict) -> dict:
     return config
 
 
+def _check_finite(obj, path=()) -> None:
+    """YAML reads .nan and .inf as numbers, which pass every range check of the schema."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ConfigError(f"config key '{_key(path)}' = {obj!r} is not allowed; allowed: a finite number")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _check_finite(v, (*path, i))
+
+
+def _check_hmm(name: str, spec: dict) -> None:
+    for part in ("transitions", "emissions"):
+        matrix = spec[part].get("matrix")
+        if matrix is not None and len({len(row) for row in matrix}) > 1:
+            raise ConfigError(f"config key 'hmms.{name}.{part}.matrix' has rows of lengths {[len(r) for r in matrix]}; "
+                              "allowed: a rectangular matrix (every row the same length)")
+    try:
+        build_hmm(name, spec)
+    except (HMMSpecError, KeyError, ValueError, TypeError) as err:
+        msg = str(err)
+        for prefix in (f"hmms.{name}: ", f"{name}: "):  # build_hmm already names the HMM
+            while msg.startswith(prefix):
+                msg = msg[len(prefix):]
+        key = f"hmms.{name}"
+        if msg.startswith(key):
+            key, _, msg = msg.partition(": ")
+        elif "transition" in msg:
+            key += ".transitions"
+        elif "emission" in msg:
+            key += ".emissions"
+        raise ConfigError(f"config key '{key}': {msg}") from None
+
+
 def _check_semantics(config: dict) -> None:
     presets, hmms = config["presets"], config["hmms"]
+    _check_finite(config)
     if config["preset"] not in presets:
         raise ConfigError(f"config key 'preset' = {config['preset']!r} is not a defined preset; allowed: {', '.join(presets)}")
     for name, spec in hmms.items():
-        try:
-            build_hmm(name, spec)
-        except (HMMSpecError, KeyError, ValueError, TypeError) as err:
-            raise ConfigError(f"config key 'hmms.{name}': {err}") from None
+        _check_hmm(name, spec)
     for pname, pcfg in presets.items():
         where = f"presets.{pname}"
         for g, group in enumerate(pcfg["grid"]):

@@ -48,6 +48,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+        if not path.name.endswith(SIDECAR_SUFFIX):
+            # a sidecar written for the previous content would now fail verification: drop it
+            sidecar_path(path).unlink(missing_ok=True)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -63,6 +66,8 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    if not str(path).endswith(SIDECAR_SUFFIX):
+        verify(path)
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -99,6 +104,7 @@ def read_table(path: str | os.PathLike):
     import pandas as pd
 
     path = Path(path)
+    verify(path)
     try:
         if path.suffix == ".csv":
             return pd.read_csv(path)
@@ -118,6 +124,7 @@ def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
 
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    verify(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -128,21 +135,61 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 # ---------------------------------------------------------------------- torch files
-def save_torch(path: str | os.PathLike, obj: dict) -> None:
+DIGEST_KEY = "content_sha256"
+
+
+def content_digest(obj: Any) -> str:
+    """SHA-256 of a checkpoint's content (tensors by dtype, shape and bytes; plain values by repr),
+    independent of the file's zip layout.  Stored in the checkpoint, it detects flipped bytes that
+    ``torch.load`` would read without complaint."""
     import torch
 
+    h = hashlib.sha256()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous()
+            h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(x, dict):
+            keys = sorted((k for k in x if k != DIGEST_KEY), key=repr)
+            h.update(f"D{len(keys)}".encode())
+            for k in keys:
+                h.update(repr(k).encode())
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(f"L{len(x)}".encode())
+            for v in x:
+                walk(v)
+        else:
+            h.update(f"V{x!r}".encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
+def save_torch(path: str | os.PathLike, obj: dict) -> None:
+    """Save a checkpoint dict atomically, with its content digest embedded (``content_sha256``).
+
+    Written through a file handle so the zip's internal folder name is the fixed 'archive' and not
+    the random temporary name: the same content gives the same bytes."""
+    import torch
+
+    obj = {**obj, DIGEST_KEY: content_digest(obj)}
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
 
 
 def load_torch(path: str | os.PathLike, expected_format: str | None = None) -> dict:
     """Load a checkpoint safely (``weights_only=True``: tensors and plain containers only, so a file
-    from elsewhere cannot execute code) and check its format tag."""
+    from elsewhere cannot execute code), check its format tag and its embedded content digest."""
     import torch
 
     path = Path(path)
     if not path.exists():
         raise ResultFileError(f"{path}: file not found")
+    verify(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -153,6 +200,9 @@ def load_torch(path: str | os.PathLike, expected_format: str | None = None) -> d
     if expected_format is not None and (not isinstance(obj, dict) or obj.get("format") != expected_format):
         found = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
         raise ResultFileError(f"{path}: expected format '{expected_format}', found '{found}'")
+    if isinstance(obj, dict) and DIGEST_KEY in obj and content_digest(obj) != obj[DIGEST_KEY]:
+        raise ResultFileError(f"{path}: content does not match its embedded SHA-256 ({DIGEST_KEY}); "
+                              "the file is corrupted — delete it and rerun")
     return obj
 
 
@@ -221,9 +271,30 @@ def provenance(config: dict | None = None, started: float | None = None, **extra
     return rec
 
 
+SIDECAR_SUFFIX = ".meta.json"
+
+
 def sidecar_path(path: str | os.PathLike) -> Path:
     path = Path(path)
-    return path.with_name(path.name + ".meta.json")
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def verify(path: str | os.PathLike) -> None:
+    """Check a result file against the SHA-256 in its provenance sidecar, when it has one.
+
+    Raises ResultFileError naming the file when the hash differs (truncated, corrupted or changed
+    after it was written) or the sidecar itself is unreadable."""
+    path = Path(path)
+    side = sidecar_path(path)
+    if not side.exists() or not path.exists():
+        return
+    rec = read_json(side)
+    expected = rec.get("sha256") if isinstance(rec, dict) else None
+    if expected is None:
+        return
+    if file_sha256(path) != expected:
+        raise ResultFileError(f"{path}: SHA-256 does not match its provenance sidecar {side.name}; the file is "
+                              "truncated, corrupted or was changed after it was written — delete it and rerun")
 
 
 def write_sidecar(path: str | os.PathLike, record: dict) -> None:

@@ -23,7 +23,7 @@ import torch
 from . import io
 from .model import N_OUTPUTS, NoiseRNN
 from .rng import torch_generator
-from .sinkhorn import sinkhorn_divergence
+from .sinkhorn import SinkhornLoss
 
 log = logging.getLogger("rnnhmm.train")
 
@@ -110,6 +110,18 @@ def draw_inputs(key: ModelKey, stream: str, epoch: int, batch: int, shape: tuple
     return noise.to(device), uniforms.to(device)
 
 
+_LOSS_FNS: dict[tuple, SinkhornLoss] = {}
+
+
+def _loss_fn(cfg: TrainConfig) -> SinkhornLoss:
+    """One loss object per (blur, scaling, backend) and process: it caches the target–target term of
+    each fixed target batch (recognised by value), so the train and validation batches reuse theirs."""
+    k = (cfg.blur, cfg.scaling, cfg.sinkhorn_backend)
+    if k not in _LOSS_FNS:
+        _LOSS_FNS[k] = SinkhornLoss(cfg.blur, cfg.scaling, cfg.sinkhorn_backend, cache_size=8)
+    return _LOSS_FNS[k]
+
+
 def run_epoch(model: NoiseRNN, targets: torch.Tensor, key: ModelKey, cfg: TrainConfig, epoch: int, stream: str,
               optimizer: torch.optim.Optimizer | None, device: torch.device) -> tuple[float, float]:
     """One pass over ``targets`` in contiguous batches; trains when an optimizer is given.
@@ -117,6 +129,7 @@ def run_epoch(model: NoiseRNN, targets: torch.Tensor, key: ModelKey, cfg: TrainC
     Returns (mean batch loss, mean pre-clip gradient norm or NaN)."""
     n, width = targets.shape
     t_len = width // N_OUTPUTS
+    loss_fn = _loss_fn(cfg)
     losses, norms = [], []
     for b, sl in enumerate(batch_slices(n, cfg.batch_size)):
         noise, uniforms = draw_inputs(key, stream, epoch, b, (sl.stop - sl.start, t_len), model.dim, cfg.sigma, device)
@@ -124,11 +137,11 @@ def run_epoch(model: NoiseRNN, targets: torch.Tensor, key: ModelKey, cfg: TrainC
         if optimizer is None:
             with torch.no_grad():
                 y = model(noise, uniforms, cfg.tau).reshape(noise.shape[0], -1)
-                loss = sinkhorn_divergence(y, target, cfg.blur, cfg.scaling, cfg.sinkhorn_backend)
+                loss = loss_fn(y, target)
         else:
             optimizer.zero_grad(set_to_none=True)
             y = model(noise, uniforms, cfg.tau).reshape(noise.shape[0], -1)
-            loss = sinkhorn_divergence(y, target, cfg.blur, cfg.scaling, cfg.sinkhorn_backend)
+            loss = loss_fn(y, target)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"{key.id}: non-finite training loss ({loss.item()}) at epoch {epoch}, batch {b}")
             loss.backward()
@@ -149,6 +162,17 @@ def _check_finite_weights(model: NoiseRNN, key: ModelKey, epoch: int) -> None:
     for name, p in model.named_parameters():
         if not torch.isfinite(p).all():
             raise TrainingDiverged(f"{key.id}: weight {name} became non-finite at epoch {epoch}")
+
+
+def _finite_output_guard(key: ModelKey):
+    """A forward hook that stops training when the network emits NaN/Inf (e.g. exploding weights):
+    without it the non-finite cloud reaches the Sinkhorn loss, which fails deep inside geomloss."""
+
+    def hook(module, inputs, output) -> None:
+        if isinstance(output, torch.Tensor) and not bool(torch.isfinite(output).all()):
+            raise TrainingDiverged(f"{key.id}: the network's output became non-finite (NaN/Inf)")
+
+    return hook
 
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "grad_norm_preclip_mean", "is_best", "epoch_time_s"]
@@ -175,32 +199,52 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
     y_val = one_hot_flat(val_targets)
     model = NoiseRNN(key.hidden, key.dim, generator=key.torch_gen("init")).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=0.0)
+    model.register_forward_hook(_finite_output_guard(key))
 
     history: list[dict] = []
     best_state, best_val, best_epoch, start_epoch = _state_dict_copy(model), math.inf, 0, 1
     state_file = work / "state.pt"
-    if state_file.exists():
-        state = io.load_torch(state_file, io.STATE_FORMAT)
+    for stale in [*out_dir.glob(".*.tmp"), *work.rglob(".*.tmp")]:
+        stale.unlink(missing_ok=True)  # temporary files of a killed job's unfinished atomic writes
+    state = io.load_torch(state_file, io.STATE_FORMAT) if state_file.exists() else None
+    if state is not None:
+        missing = [e for e in cfg.checkpoint_epochs if e <= int(state["epoch"]) and not (epochs_dir / f"epoch{e}.pt").exists()]
         if state["key"] != key.id or state["config"] != _cfg_dict(cfg):
             log.warning("%s: training state was written for another configuration; starting afresh", state_file)
-        else:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            best_state, best_val, best_epoch = state["best"], float(state["best_val"]), int(state["best_epoch"])
-            history = list(state["history"])
-            start_epoch = int(state["epoch"]) + 1
-            log.info("%s: resumed from %s after epoch %d", key.id, state_file, start_epoch - 1)
+            state = None
+        elif missing:
+            log.warning("%s: checkpoints of epochs %s are missing; starting afresh", state_file, missing[:5])
+            state = None
+    if state is None:
+        shutil.rmtree(epochs_dir, ignore_errors=True)  # checkpoints of another run must not be mixed in
+        epochs_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        best_state, best_val, best_epoch = state["best"], float(state["best_val"]), int(state["best_epoch"])
+        history = list(state["history"])
+        start_epoch = int(state["epoch"]) + 1
+        log.info("%s: resumed from %s after epoch %d", key.id, state_file, start_epoch - 1)
 
     log.info("%s: training on %s, %d epochs, %d train / %d val sequences, batch %d, backend %s",
              key.id, device, cfg.epochs, len(y_train), len(y_val), cfg.batch_size, cfg.sinkhorn_backend)
     t_loop = time.time()
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.time()
-        model.train()
-        train_loss, grad_norm = run_epoch(model, y_train, key, cfg, epoch, "train", optimizer, device)
-        _check_finite_weights(model, key, epoch)
-        model.eval()
-        val_loss, _ = run_epoch(model, y_val, key, cfg, epoch, "val", None, device)
+        try:
+            model.train()
+            train_loss, grad_norm = run_epoch(model, y_train, key, cfg, epoch, "train", optimizer, device)
+            _check_finite_weights(model, key, epoch)
+            model.eval()
+            val_loss, _ = run_epoch(model, y_val, key, cfg, epoch, "val", None, device)
+            if not math.isfinite(val_loss):
+                raise TrainingDiverged(f"{key.id}: non-finite validation loss ({val_loss}) at epoch {epoch}")
+        except TrainingDiverged as err:
+            where = "" if "epoch" in str(err) else f" at epoch {epoch}"
+            kept = (f"the last good training state ({state_file}, epoch {int(io.load_torch(state_file)['epoch'])}) is kept"
+                    if state_file.exists() else "no training state had been saved yet")
+            raise TrainingDiverged(f"{err}{where}; training stopped, no model was written; {kept}. Lower the learning "
+                                   "rate or the gradient clip, or check the data") from None
         is_best = val_loss < best_val
         if is_best:
             best_val, best_epoch, best_state = val_loss, epoch, _state_dict_copy(model)
@@ -226,12 +270,15 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
     io.save_torch(out_dir / "model.pt", {"format": io.MODEL_FORMAT, "hidden": key.hidden, "dim": key.dim,
                                          "key": key.id, "best_epoch": best_epoch, "best": best_state,
                                          "final": final_state})
+    record = io.provenance(config_slice, started)
+    io.write_sidecar(out_dir / "model.pt", record)
     io.write_table(out_dir / "history.csv", pd.DataFrame(history, columns=HISTORY_COLUMNS).drop(columns="epoch_time_s"))
+    io.write_sidecar(out_dir / "history.csv", record)
     summary = {"model": key.id, "best_epoch": best_epoch, "best_val_loss": best_val,
                "final_val_loss": history[-1]["val_loss"], "attempt": key.attempt, "epochs": cfg.epochs,
                "device": str(device), "mean_epoch_time_s": float(np.mean([h["epoch_time_s"] for h in history]))}
     io.write_json(out_dir / "meta.json", {**summary, "key": asdict(key), "train_config": _cfg_dict(cfg),
-                                          "provenance": io.provenance(config_slice, started)})
+                                          "provenance": record})
     ckpt = out_dir / "checkpoints"
     if ckpt.exists():
         shutil.rmtree(ckpt)
