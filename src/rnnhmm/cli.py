@@ -78,10 +78,8 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    import pandas as pd
-
-    from .evaluate import emission_tables, sample_rnn
-    from .rng import numpy_rng
+    """Every §3 metric of one trained model (SCIENCE.md §3): tables in --out-dir."""
+    from .evaluate import eval_lengths, evaluate_model
 
     p = json.loads(args.params)
     _threads(args.threads)
@@ -89,22 +87,49 @@ def cmd_evaluate(args) -> None:
     hmm, data = load_hmm_file(args.hmm_file)
     model = io.load_model(args.model, "best")
     m = p["model"]
-    n, length, base = int(p["n_sequences"]), int(data["train"].shape[1]), int(p["base_seed"])
-    parts = (m["hmm"], m["hidden"], m["dim"], m["seed"], 0, "eval")
-    rnn = sample_rnn(model, n, length, base, parts, sigma=p.get("sigma", 1.0))
-    _, hmm_emp = hmm.sample(n, length, numpy_rng(base, *parts, "hmm_A"))
-    keys = {k: m[k] for k in ("hmm", "hidden", "dim", "seed")} | {"T_eval": length, "N": n}
-    trans, freq = emission_tables({"hmm_emp": hmm_emp, "rnn": rnn}, hmm, keys)
+    keys = {k: m[k] for k in ("hmm", "hidden", "dim", "seed")}
+    train_len = int(data["train"].shape[1])
+    lengths = eval_lengths(train_len, p.get("grid_seq_len"))
+    history = io.read_table(Path(args.model).parent / "history.csv")
+    tables = evaluate_model(model, hmm, keys, n=int(p["n_sequences"]), lengths=lengths, base_seed=int(p["base_seed"]),
+                            attempt=int(p.get("attempt", 0)), sigma=float(p.get("sigma", 1.0)),
+                            tau=float(p.get("tau", 1.0)), match=p.get("match"), test_set=data["test"],
+                            blur=float(p.get("blur", 0.2)), scaling=float(p.get("scaling", 0.5)), history=history)
     out = Path(args.out_dir)
-    io.write_table(out / "eval_transmat.csv", trans)
-    io.write_table(out / "eval_freq_vol.csv", freq)
-    hist = io.read_table(Path(args.model).parent / "history.csv")
-    best = hist.loc[hist["val_loss"].idxmin()]
-    io.write_table(out / "eval_training.csv", pd.DataFrame([{**keys, "best_epoch": int(best["epoch"]),
-                                                              "best_val_loss": float(best["val_loss"]),
-                                                              "final_val_loss": float(hist["val_loss"].iloc[-1])}]))
-    for f in ("eval_transmat.csv", "eval_freq_vol.csv", "eval_training.csv"):
-        io.write_sidecar(out / f, io.provenance(p, started))
+    record = io.provenance(p, started)
+    for name, df in tables.items():
+        io.write_table(out / f"eval_{name}.csv", df)
+        io.write_sidecar(out / f"eval_{name}.csv", record)
+    d = tables["distance"]
+    for _, r in d.iterrows():
+        log.info("%s T=%d: matched distance RNN %.3f ± %.3f (%d it), HMM baseline %.3f ± %.3f (%d it)", m["hmm"],
+                 r["T_eval"], r["rnn_mean"], r["rnn_std"], r["iters_rnn"], r["base_mean"], r["base_std"], r["iters_base"])
+
+
+def cmd_evaluate_summary(args) -> None:
+    """Concatenate every model's evaluation tables and aggregate over seeds (the tables figures read)."""
+    import pandas as pd
+
+    from .evaluate import summarise
+    from .plan import ModelSpec, eval_dir, model_dir
+
+    p = json.loads(args.params)
+    started = time.time()
+    parts: dict[str, list] = {k: [] for k in ("metrics", "distance", "transmat", "freq_vol", "training", "histories")}
+    for m in p["models"]:
+        spec = ModelSpec(**m)
+        d = Path(eval_dir(p["preset"], spec))
+        for name in ("metrics", "distance", "transmat", "freq_vol", "training"):
+            parts[name].append(io.read_table(d / f"eval_{name}.csv"))
+        hist = io.read_table(Path(model_dir(p["preset"], spec)) / "history.csv")
+        parts["histories"].append(hist.assign(**m)[list(m) + list(hist.columns)])
+    tables = summarise({k: pd.concat(v, ignore_index=True) for k, v in parts.items()})
+    out = Path(args.out_dir)
+    record = io.provenance(p, started)
+    for fname, df in tables.items():
+        io.write_table(out / fname, df)
+        io.write_sidecar(out / fname, record)
+    log.info("evaluation summary of %d models -> %s", len(p["models"]), out)
 
 
 def write_results(out_dir: str | Path, results: dict, record: dict) -> list[Path]:
@@ -158,18 +183,29 @@ def cmd_figure(args) -> None:
 
 
 def cmd_info(args) -> None:
+    """Print the provenance of a result file (its sidecar; for a model or checkpoint also the training
+    summary meta.json) and check the file against the SHA-256 recorded there."""
     path = Path(args.file)
+    if not path.exists():
+        raise io.ResultFileError(f"{path}: file not found")
     side = io.sidecar_path(path)
-    if path.name == "meta.json" or path.suffix == ".pt":
-        meta = path if path.name == "meta.json" else path.parent / "meta.json"
-        rec = io.read_json(meta)
-    elif side.exists():
-        rec = io.read_json(side)
-        if "sha256" in rec and path.exists():
-            rec["sha256_matches"] = io.file_sha256(path) == rec["sha256"]
-    else:
-        raise SystemExit(f"{path}: no provenance found (expected {side})")
-    print(json.dumps(rec, indent=2, sort_keys=True))
+    rec = io.read_json(side) if side.exists() else {}
+    if path.suffix == ".pt":
+        io.load_torch(path)  # format and embedded content digest
+        for meta in (path.parent / "meta.json", path.parent.parent / "meta.json"):
+            if meta.exists():
+                rec = {**io.read_json(meta), **rec} if rec else io.read_json(meta)
+                break
+    elif path.name == "meta.json":
+        rec = io.read_json(path)
+    if not rec:
+        raise io.ResultFileError(f"{path}: no provenance found (expected {side})")
+    if "sha256" in rec:
+        rec["sha256_matches"] = io.file_sha256(path) == rec["sha256"]
+    print(json.dumps(rec, indent=2, sort_keys=True, default=str))
+    if rec.get("sha256_matches") is False:
+        raise io.ResultFileError(f"{path}: SHA-256 does not match its provenance sidecar {side.name}; the file is "
+                                 "truncated, corrupted or was changed after it was written — delete it and rerun")
 
 
 # ---------------------------------------------------------------------- parser
@@ -197,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", required=True)
     s.add_argument("--threads", type=int, default=None)
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("evaluate-summary", help="aggregate every model's evaluation over seeds (grid tables)")
+    s.add_argument("--params", required=True, help="JSON: preset, models [{hmm,hidden,dim,seed}, ...]")
+    s.add_argument("--out-dir", required=True)
+    s.set_defaults(func=cmd_evaluate_summary)
 
     s = sub.add_parser("analyze", help="run one dynamical analysis on a trained RNN")
     s.add_argument("analysis", help="a registered analysis (rnnhmm.dynamics.registry)")

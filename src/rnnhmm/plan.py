@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass
 HMM_FILE = "results/{preset}/hmm/{hmm}.npz"
 MODEL_DIR = "results/{preset}/models/{hmm}/h{hidden}_d{dim}/seed{seed}"
 EVAL_DIR = "results/{preset}/evaluate/{hmm}/h{hidden}_d{dim}/seed{seed}"
+EVAL_SUMMARY_FILE = "results/{preset}/evaluate/summary/{table}"  # over all models (rule evaluate_summary)
+EVAL_SUMMARY_TABLES = ("metrics.csv", "distance.csv", "transmat.csv", "freq_vol.csv", "training.csv",
+                       "histories.csv", "grid_summary.csv", "grid_transmat.csv", "hmm_band.csv")
 ANALYSIS_DIR = "results/{preset}/analysis/{analysis}/{hmm}/h{hidden}_d{dim}/seed{seed}"
 FIGURE_FILE = "figures/{preset}/{figure}.{ext}"
 LOG_DIR = "results/{preset}/logs"
@@ -77,6 +80,11 @@ def model_dir(preset: str, spec: ModelSpec) -> str:
 
 def eval_dir(preset: str, spec: ModelSpec) -> str:
     return EVAL_DIR.format(preset=preset, **spec.fields())
+
+
+def eval_summary_file(preset: str, table: str) -> str:
+    """An aggregated evaluation table (one of EVAL_SUMMARY_TABLES), e.g. 'grid_summary.csv'."""
+    return EVAL_SUMMARY_FILE.format(preset=preset, table=table)
 
 
 def analysis_dir(preset: str, analysis: str, spec: ModelSpec) -> str:

@@ -1,23 +1,33 @@
-# Emission statistics of each trained model against its HMM (SCIENCE.md §3).
+# Emission statistics of each trained model against its HMM (SCIENCE.md §3), then one aggregation
+# job per preset that writes the grid tables the figures read (results/{preset}/evaluate/summary/).
 
-EVAL_FILES = ["eval_transmat.csv", "eval_freq_vol.csv", "eval_training.csv"]
+EVAL_FILES = [f"eval_{t}.csv" for t in ("metrics", "distance", "transmat", "freq_vol", "training")]
 
 
 rule evaluate:
     input:
         hmm=plan.HMM_FILE,
-        model=plan.MODEL_DIR + "/model.pt",
-        history=plan.MODEL_DIR + "/history.csv",
-        code=src(*CORE_CODE, "hmm.py", "model.py", "evaluate.py"),
+        model=os.path.join(plan.MODEL_DIR, "model.pt"),
+        history=os.path.join(plan.MODEL_DIR, "history.csv"),
+        code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "evaluate.py"),
     output:
-        [plan.EVAL_DIR + "/" + f for f in EVAL_FILES],
+        [os.path.join(plan.EVAL_DIR, f) for f in EVAL_FILES],
     params:
         p=lambda w: json.dumps(
             {
                 "base_seed": config["base_seed"],
                 "model": spec_of(w).fields(),
                 "n_sequences": preset_cfg(w)["evaluate"]["n_sequences"],
+                "grid_seq_len": preset_cfg(w)["evaluate"].get("grid_seq_len", 100),
+                "match": {
+                    "eps": preset_cfg(w)["evaluate"].get("eps", 0.1),
+                    "max_iter": preset_cfg(w)["evaluate"].get("max_iter", 1000),
+                    "tol": preset_cfg(w)["evaluate"].get("tol", 1.0e-3),
+                },
                 "sigma": preset_cfg(w)["train"]["sigma"],
+                "tau": preset_cfg(w)["train"]["tau"],
+                "blur": preset_cfg(w)["train"]["blur"],
+                "scaling": preset_cfg(w)["train"]["scaling"],
             }
         ),
         out_dir=plan.EVAL_DIR,
@@ -25,10 +35,34 @@ rule evaluate:
         "results/{preset}/logs/evaluate/{hmm}_h{hidden}_d{dim}_s{seed}.log",
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
     conda:
         "../../envs/evaluate.yaml"
     shell:
         RNNHMM + " evaluate --hmm-file {input.hmm} --model {input.model} --params {params.p:q}"
         " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
+
+
+rule evaluate_summary:
+    input:
+        evals=lambda w: eval_files(w.preset),
+        histories=lambda w: [
+            os.path.join(plan.model_dir(w.preset, m), "history.csv") for m in plan.expand_grid(preset_cfg(w))
+        ],
+        code=src(*CORE_CODE, "evaluate.py"),
+    output:
+        [plan.EVAL_SUMMARY_FILE.replace("{table}", t) for t in plan.EVAL_SUMMARY_TABLES],
+    params:
+        p=lambda w: json.dumps({"preset": w.preset, "models": [m.fields() for m in plan.expand_grid(preset_cfg(w))]}),
+        out_dir=os.path.dirname(plan.EVAL_SUMMARY_FILE),
+    log:
+        "results/{preset}/logs/evaluate/summary.log",
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
+    conda:
+        "../../envs/evaluate.yaml"
+    shell:
+        RNNHMM + " evaluate-summary --params {params.p:q} --out-dir {params.out_dir} > {log} 2>&1"

@@ -1,0 +1,76 @@
+"""Figure S10: per-model diagnostics (SCIENCE.md §1, §3, §5).
+
+One panel per trained model: training and validation loss (Sinkhorn divergence, in mismatched
+steps) against the epoch, the best epoch marked, and the §3 metrics at the training T: matched
+distance vs the HMM baseline, Σ D of the output transition matrix, the L1 frequency error and the
+volatility against its analytic value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .style import note
+
+TABLES = ["histories.csv", "metrics.csv", "training.csv"]
+KEYS = ["hmm", "hidden", "dim", "seed"]
+NCOL = 6
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.eval_summary_file(preset, t) for t in TABLES]
+
+
+def _fmt(metrics, name, spec="{:.2f}"):
+    v = metrics.get(name)
+    return "n/a" if v is None or v != v else spec.format(v)
+
+
+def render(ctx: FigureContext):
+    hist = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "histories.csv")))
+    met = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "metrics.csv")))
+    models = plan.expand_grid(ctx.preset_cfg)
+    ncol = min(NCOL, max(len(models), 1))
+    nrow = max(math.ceil(len(models) / ncol), 1)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.3 * nrow + 0.5), squeeze=False)
+    for ax in axes.ravel()[len(models):]:
+        ax.axis("off")
+    if not models:
+        note(axes[0, 0], "no models in this preset")
+    for ax, m in zip(axes.ravel(), models, strict=False):
+        h = hist[(hist["hmm"] == m.hmm) & (hist["hidden"] == m.hidden) & (hist["dim"] == m.dim) & (hist["seed"] == m.seed)]
+        mm = met[(met["hmm"] == m.hmm) & (met["hidden"] == m.hidden) & (met["dim"] == m.dim) & (met["seed"] == m.seed)]
+        ax.set_title(m.id, fontsize=7)
+        if h.empty:
+            note(ax, "no training history")
+            continue
+        ax.plot(h["epoch"], h["train_loss"], lw=1, color="C0", label="train")
+        ax.plot(h["epoch"], h["val_loss"], lw=1, color="C1", label="validation")
+        val = h["val_loss"].astype(float)
+        if val.notna().any():
+            best = h.loc[val.idxmin()]
+            ax.plot([best["epoch"]], [best["val_loss"]], "k*", ms=6, label=f"best (epoch {int(best['epoch'])})")
+        ax.set_xlabel("epoch", fontsize=6)
+        ax.set_ylabel("Sinkhorn loss", fontsize=6)
+        ax.tick_params(labelsize=6)
+        if len(mm):
+            t = mm["T_eval"].min()
+            v = dict(zip(mm.loc[mm["T_eval"] == t, "metric"], mm.loc[mm["T_eval"] == t, "value"], strict=True))
+            empty = v.get("transmat_empty_rows_rnn", 0)
+            text = (f"T={t}: dist {_fmt(v, 'euclid_rnn_mean')} (HMM {_fmt(v, 'euclid_base_mean')})\n"
+                    f"ΣD {_fmt(v, 'transmat_sse_rnn_vs_emp', '{:.3f}')}  L1 freq {_fmt(v, 'freq_l1_rnn')}\n"
+                    f"vol {_fmt(v, 'volatility_rnn_mean', '{:.1f}')} (HMM {_fmt(v, 'volatility_analytic', '{:.1f}')})"
+                    + (f"\n{int(empty)} symbol(s) never emitted" if empty else ""))
+            ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=5,
+                    bbox={"fc": "white", "ec": "0.8", "alpha": 0.8})
+        else:
+            ax.text(0.98, 0.97, "not evaluated", transform=ax.transAxes, ha="right", va="top", fontsize=6)
+    axes[0, 0].legend(frameon=False, fontsize=5, loc="lower left")
+    fig.suptitle("Per-model diagnostics: losses and emission metrics (training T)")
+    fig.tight_layout()
+    return fig

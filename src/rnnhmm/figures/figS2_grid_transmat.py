@@ -1,0 +1,94 @@
+"""Figure S2: output transition-matrix error over the chain grid (SCIENCE.md §3, §5).
+
+Per chain, an (H × d) grid of 3 × 3 heat maps of D = (P_HMM − P_RNN)², P_HMM the empirical matrix of
+a fresh HMM set, element-wise mean over seeds (annotated mean ± std), at T_eval = 100 for every
+chain (D2).  The last column shows the same quantity for an independent HMM set (sampling floor).
+Rows never visited by the RNN (a symbol it never emits) are hatched and noted.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .style import OUTPUT_NAMES, note
+
+CHAINS = ["chain2", "chain3", "chain4", "chain5"]
+TABLES = ["grid_transmat.csv"]
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.eval_summary_file(preset, t) for t in TABLES]
+
+
+def matrix(df, value: str) -> np.ndarray:
+    m = np.full((3, 3), np.nan)
+    for _, r in df.iterrows():
+        m[int(r["from"]), int(r["to"])] = r[value]
+    return m
+
+
+def heat(ax, mean, std, vmax, empty_rows=None, fontsize=5):
+    im = ax.imshow(mean, cmap="magma_r", vmin=0, vmax=vmax)
+    for a in range(3):
+        for b in range(3):
+            if np.isfinite(mean[a, b]):
+                txt = f"{mean[a, b]:.3f}" + (f"\n±{std[a, b]:.3f}" if std is not None and np.isfinite(std[a, b]) else "")
+                ax.text(b, a, txt, ha="center", va="center", fontsize=fontsize,
+                        color="white" if mean[a, b] > 0.6 * vmax else "black")
+    if empty_rows is not None:
+        for a in np.flatnonzero(empty_rows):
+            ax.add_patch(plt.Rectangle((-0.5, a - 0.5), 3, 1, fill=False, hatch="///", ec="0.4", lw=0))
+    ax.set_xticks(range(3), [OUTPUT_NAMES[k] for k in range(3)], fontsize=6)
+    ax.set_yticks(range(3), [OUTPUT_NAMES[k] for k in range(3)], fontsize=6)
+    return im
+
+
+def render(ctx: FigureContext):
+    gt = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "grid_transmat.csv")))
+    t_eval = int(ctx.preset_cfg.get("evaluate", {}).get("grid_seq_len", 100))
+    gt = gt[gt["T_eval"] == t_eval]
+    chains = [c for c in CHAINS if c in plan.hmms_in(ctx.preset_cfg)]
+    rows = [(c, h) for c in chains for h in sorted(gt.loc[gt["hmm"] == c, "hidden"].unique())]
+    dims = sorted(gt.loc[gt["hmm"].isin(chains), "dim"].unique())
+    ncol = len(dims) + 1
+    nrow = max(len(rows), 1)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(1.9 * ncol + 0.8, 1.8 * nrow + 0.6), squeeze=False)
+    if not rows:
+        note(axes[0, 0], f"no chain evaluation at T = {t_eval}")
+    rnn = gt[gt["source"] == "rnn"]
+    vmax = float(np.nanmax(rnn["sqdiff_vs_emp_mean"])) if len(rnn) else 1.0
+    vmax = vmax if np.isfinite(vmax) and vmax > 0 else 1.0
+    im = None
+    for i, (chain, h) in enumerate(rows):
+        for j, d in enumerate(dims):
+            ax = axes[i, j]
+            s = rnn[(rnn["hmm"] == chain) & (rnn["hidden"] == h) & (rnn["dim"] == d)]
+            if s.empty:
+                ax.axis("off")
+                continue
+            empty = matrix(s, "row_empty_frac")[:, 0] > 0
+            im = heat(ax, matrix(s, "sqdiff_vs_emp_mean"), matrix(s, "sqdiff_vs_emp_std"), vmax, empty)
+            ax.set_title(f"{chain} H={h} d={d} (n={int(s['n_seeds'].max())})", fontsize=6)
+            if empty.any():
+                ax.set_xlabel("hatched: symbol never emitted", fontsize=5)
+        ax = axes[i, -1]
+        base = gt[(gt["source"] == "hmm_base") & (gt["hmm"] == chain) & (gt["hidden"] == h)]
+        if len(base):
+            mean = base.groupby(["from", "to"], as_index=False)["sqdiff_vs_emp_mean"].mean()
+            heat(ax, matrix(mean, "sqdiff_vs_emp_mean"), None, vmax)
+            ax.set_title(f"{chain}: HMM vs HMM", fontsize=6)
+        else:
+            ax.axis("off")
+    for ax in axes[-1, :-1]:
+        if ax.get_xlabel() == "":
+            ax.set_xlabel("to (next symbol)", fontsize=6)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("from", fontsize=6)
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="(P_HMM − P_RNN)²")
+    fig.suptitle(f"Output transition-matrix error D over the chain grid (T = {t_eval}; mean ± std over seeds)")
+    return fig

@@ -1,0 +1,118 @@
+"""Figure S3: emission statistics of the fully connected (fully3) and cyclic (cyclic4) models
+(SCIENCE.md §3, §5), at each HMM's training T.
+
+(A) Matched Euclidean distance per configuration: mean ± std over seeds (ours) and the authors'
+aggregation (mean of per-seed means ± mean of per-seed stds), against the HMM-vs-HMM baseline band.
+(B) Transition-matrix error D = (P_HMM − P_RNN)², element-wise mean over seeds, per HMM.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .style import OUTPUT_NAMES, note, panel_label
+
+HMMS = ["fully3", "cyclic4"]
+TABLES = ["grid_summary.csv", "grid_transmat.csv", "hmm_band.csv"]
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.eval_summary_file(preset, t) for t in TABLES]
+
+
+def matrix(df, value: str) -> np.ndarray:
+    m = np.full((3, 3), np.nan)
+    for _, r in df.iterrows():
+        m[int(r["from"]), int(r["to"])] = r[value]
+    return m
+
+
+def heat(ax, mean, std, vmax, empty_rows=None, fontsize=5):
+    im = ax.imshow(mean, cmap="magma_r", vmin=0, vmax=vmax)
+    for a in range(3):
+        for b in range(3):
+            if np.isfinite(mean[a, b]):
+                txt = f"{mean[a, b]:.3f}" + (f"\n±{std[a, b]:.3f}" if std is not None and np.isfinite(std[a, b]) else "")
+                ax.text(b, a, txt, ha="center", va="center", fontsize=fontsize,
+                        color="white" if mean[a, b] > 0.6 * vmax else "black")
+    if empty_rows is not None:
+        for a in np.flatnonzero(empty_rows):
+            ax.add_patch(plt.Rectangle((-0.5, a - 0.5), 3, 1, fill=False, hatch="///", ec="0.4", lw=0))
+    ax.set_xticks(range(3), [OUTPUT_NAMES[k] for k in range(3)], fontsize=6)
+    ax.set_yticks(range(3), [OUTPUT_NAMES[k] for k in range(3)], fontsize=6)
+    return im
+
+
+def train_len(ctx: FigureContext, hmm: str, available) -> int:
+    t = ctx.hmms_cfg.get(hmm, {}).get("seq_len")
+    return int(t) if t is not None else int(min(available))
+
+
+def render(ctx: FigureContext):
+    grid = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "grid_summary.csv")))
+    gt = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "grid_transmat.csv")))
+    band = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "hmm_band.csv")))
+    hmms = [h for h in HMMS if h in plan.hmms_in(ctx.preset_cfg)]
+    fig, axes = plt.subplots(1, 1 + max(len(hmms), 1), figsize=(3.8 + 2.8 * max(len(hmms), 1), 3.8), squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": [1.6] + [1] * max(len(hmms), 1)})
+    axes = axes[0]
+    ax = axes[0]
+    panel_label(ax, "A")
+    if not hmms:
+        note(ax, "neither fully3 nor cyclic4 is in this preset")
+    labels, x0 = [], 0
+    for hmm in hmms:
+        sel = grid[grid["hmm"] == hmm]
+        t = train_len(ctx, hmm, sel["T_eval"].unique() if len(sel) else [0])
+        sel = sel[sel["T_eval"] == t]
+        cfgs = sorted({(h, d) for h, d in zip(sel["hidden"], sel["dim"], strict=True)})
+        b = band[(band["hmm"] == hmm) & (band["T_eval"] == t)]
+        if len(b):
+            b = b.iloc[0]
+            ax.fill_between([x0 - 0.45, x0 + len(cfgs) - 0.55], b["lo"], b["hi"], color="0.85", zorder=0,
+                            label="HMM baseline" if x0 == 0 else None)
+            ax.hlines(b["base_mean"], x0 - 0.45, x0 + len(cfgs) - 0.55, color="0.5", ls="--", lw=0.8)
+        for k, (h, d) in enumerate(cfgs):
+            c = sel[(sel["hidden"] == h) & (sel["dim"] == d)].set_index("metric")
+            m, s = c.loc["euclid_rnn_mean", "mean"], c.loc["euclid_rnn_mean", "std"]
+            s_auth = c.loc["euclid_rnn_std", "mean"]
+            x = x0 + k
+            ax.errorbar([x - 0.12], [m], yerr=[0 if np.isnan(s) else s], fmt="o", color="C0", capsize=3,
+                        label="RNN: ± std over seeds" if x == 0 else None)
+            ax.errorbar([x + 0.12], [m], yerr=[s_auth], fmt="s", color="C1", capsize=3, mfc="none",
+                        label="RNN: ± mean per-seed std (authors)" if x == 0 else None)
+            labels.append(f"{hmm}\nH={h} d={d}\n(T={t}, n={int(c['n_seeds'].max())})")
+        x0 += len(cfgs)
+    if labels:
+        ax.set_xticks(range(len(labels)), labels, fontsize=6)
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set(ylabel="matched Euclidean distance", title="RNN vs HMM distance")
+    ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0, -0.32), ncol=2)
+    im = None
+    rnn = gt[gt["source"] == "rnn"]
+    vmax = float(np.nanmax(rnn["sqdiff_vs_emp_mean"])) if len(rnn) else 1.0
+    vmax = vmax if np.isfinite(vmax) and vmax > 0 else 1.0
+    for j, hmm in enumerate(hmms):
+        ax = axes[j + 1]
+        panel_label(ax, "BC"[j] if j < 2 else "")
+        s = rnn[rnn["hmm"] == hmm]
+        if s.empty:
+            note(ax, f"no evaluation of {hmm}")
+            continue
+        t = train_len(ctx, hmm, s["T_eval"].unique())
+        s = s[s["T_eval"] == t]
+        mean = s.groupby(["from", "to"], as_index=False).agg(m=("sqdiff_vs_emp_mean", "mean"),
+                                                             sd=("sqdiff_vs_emp_std", "mean"),
+                                                             e=("row_empty_frac", "max"))
+        empty = matrix(mean, "e")[:, 0] > 0
+        im = heat(ax, matrix(mean, "m"), matrix(mean, "sd"), vmax, empty, fontsize=6)
+        ax.set(title=f"{hmm}: D (T = {t})", xlabel="to" + ("  (hatched: never emitted)" if empty.any() else ""),
+               ylabel="from")
+    if im is not None:
+        fig.colorbar(im, ax=list(axes[1:]), shrink=0.8, label="(P_HMM − P_RNN)²")
+    fig.suptitle("Fully connected and cyclic HMMs: emission statistics of the RNNs")
+    return fig
