@@ -9,4 +9,18 @@ Shared machinery:
 
 Analyses (each defines ANALYSIS):
   state_space  global dynamics: PCA, trajectories with and without input, empirical endpoint (§4.1)
+  fixed_points  solved fixed points / invariant and slow rays of F0 (normalised iteration, sphere L-BFGS,
+                pattern solve), spectra, basins, origin κ, beside the empirical endpoint (§4.1, D3)
+  orbits        orbit contours (KDE, iso-proportion levels) and radius / area vs σ (std) with fits (§4.2)
+  noise_sweep   stochastic resonance in noise: o-statistics (σ-invariant, P2) and emission match vs σ (§4.3)
+  readout       readout-axis alignment with the orbit plane (§4.11)
+  training_evolution  per-checkpoint TR, critical/unstable fractions, bifurcation epoch, δh⁽²⁾ (§4.4)
+  kick_neurons  causal discovery of kick groups (gate score, batched silencing test vs null), pre-activation maps (§4.7)
+  connectivity  noise-integrating populations, weight blocks and block statistics of kick-group pairs (§4.8)
+  mean_activity mean activities of kick groups and populations over a noisy run (§4.9)
+  ablation      gain μ on kick groups / noise projection / control: switches, critical pairs, trajectories (§4.10)
+  residency     residency times, logit sign changes, unstable counts and regions per orbit state (§4.5);
+                its rollout core (first_passage, residency) serves noise_sensitivity and compositional
+  noise_sensitivity  `locate` (cluster / transition points before a switch, D10) and the γ-mixing test (§4.6)
+  compositional output-pair subspaces, segments (L_min halving), contours, subspace residency (§4.12)
 """

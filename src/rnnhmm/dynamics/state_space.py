@@ -31,6 +31,33 @@ def noisy_run(net: Network, rng: np.random.Generator, steps: int, warmup: int, s
     return net.run(np.zeros(net.hidden), x)[warmup:, 0]
 
 
+def contraction_rate(norms: np.ndarray, window: int = 100) -> float:
+    """κ = exp(slope of log mean ‖h_n‖ over the last ``window`` no-input steps), for norms (T, n).
+
+    κ < 1: the rollouts contract towards the origin; 0 when they reach it in finite time."""
+    tail = np.asarray(norms)[-min(window, len(norms)):]
+    with np.errstate(divide="ignore"):
+        logn = np.log(tail.mean(axis=1))
+    finite = np.isfinite(logn)
+    if finite.sum() < 2:
+        return 0.0
+    return float(np.exp(np.polyfit(np.arange(len(logn))[finite], logn[finite], 1)[0]))
+
+
+def load_pca(folder) -> PCA:
+    """The σ = 1 PCA written by this analysis (pca_loadings.csv, pca_global.csv in ``folder``), so other
+    analyses of the same model project onto the same axes."""
+    from pathlib import Path
+
+    from ..io import read_table
+
+    folder = Path(folder)
+    load = read_table(folder / "pca_loadings.csv")
+    comps = load[[c for c in load.columns if c.startswith("pc")]].to_numpy().T
+    evr = read_table(folder / "pca_global.csv")["evr"].to_numpy()
+    return PCA(load["mean"].to_numpy(), comps, evr[:len(comps)])
+
+
 def _traj_frame(states: np.ndarray, pca: PCA, net: Network) -> pd.DataFrame:
     """(T, n, H) states -> long table (ic, t, pc1..pc3, o)."""
     t_len, n, _ = states.shape
@@ -60,11 +87,7 @@ def global_dynamics(ctx: AnalysisContext) -> dict[str, pd.DataFrame]:
     endpoint = ends.mean(axis=0)
     end_pc = pca.transform(endpoint[None])[0]
     norms = np.linalg.norm(noinput, axis=-1)  # (T, n)
-    tail = norms[-min(100, len(norms)):]
-    with np.errstate(divide="ignore"):
-        logn = np.log(tail.mean(axis=1))
-    finite = np.isfinite(logn)
-    kappa = float(np.exp(np.polyfit(np.arange(len(logn))[finite], logn[finite], 1)[0])) if finite.sum() >= 2 else 0.0
+    kappa = contraction_rate(norms)
     endpoint_tbl = pd.DataFrame([{
         "object_id": 0, "kind": "empirical_endpoint", "norm": float(np.linalg.norm(endpoint)),
         "max_final_norm": float(norms[-1].max()), "frac_grown": float((norms[-1] > norms[0] + 1e-9).mean()),

@@ -1,0 +1,151 @@
+"""Figure 10: compositional reuse of the motif in fully3 and cyclic4 (SCIENCE.md §5, §4.12).
+
+Per model, two rows.  Top: no-input and noise-driven trajectories (3-D PC1–PC3 for fully3), then for
+each output pair the longest in-pair segment on pair-PC1 vs pair-PC3 with arrows, over the subspace
+95 % contours at each noise level.  Bottom: global residency (PCA coloured by RT), subspace residency
+per pair, and the share of segment states per region and pair.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .fig4_local_dynamics import REGION_ORDER, draw_rt
+from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+
+HMMS = ["fully3", "cyclic4"]
+PAIRS = ["O1O2", "O2O3", "O1O3"]
+THREE_D = {"fully3"}
+REGION_COLORS = {"transition": "#d62728", "kick-zone": "#ff7f0e", "cluster": "#1f77b4", "unassigned": "#c7c7c7"}
+
+
+def models(preset_cfg: dict):
+    return plan.reference_models(preset_cfg, HMMS)
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg)
+            for a in ("state_space", "compositional", "residency")]
+
+
+def _traj(ax, df, three_d: bool, title: str, max_ic: int | None = None):
+    if max_ic is not None:
+        df = df[df["ic"] < max_ic]
+    for _, tr in df.groupby("ic"):
+        if three_d:
+            ax.plot(tr["pc1"], tr["pc2"], tr["pc3"], color="0.75", lw=0.3)
+        else:
+            ax.plot(tr["pc1"], tr["pc2"], color="0.75", lw=0.3)
+    for o, c in OUTPUT_COLORS.items():
+        sel = df[df["o"] == o]
+        if len(sel):
+            if three_d:
+                ax.scatter(sel["pc1"], sel["pc2"], sel["pc3"], s=1.5, c=c, lw=0, label=OUTPUT_NAMES[o])
+            else:
+                ax.scatter(sel["pc1"], sel["pc2"], s=2, c=c, lw=0, label=OUTPUT_NAMES[o], rasterized=True)
+    ax.set_title(title)
+    ax.set_xlabel("PC1")
+    ax.set_ylabel("PC2")
+    if three_d:
+        ax.set_zlabel("PC3")
+
+
+def _contours(ax, cont, pair):
+    sub = cont[cont["pair"] == pair]
+    sigmas = sorted(sub["sigma"].unique())
+    cols = plt.cm.Greys(np.linspace(0.35, 0.9, max(len(sigmas), 1)))
+    for s, c in zip(sigmas, cols, strict=True):
+        pts = sub[sub["sigma"] == s]
+        try:
+            sns.kdeplot(x=pts["pc1"], y=pts["pc3"], levels=[0.05], bw_adjust=3, color=c, linewidths=0.6, ax=ax)
+        except (ValueError, np.linalg.LinAlgError):  # degenerate cloud (e.g. collinear points)
+            continue
+
+
+def _segment(ax, seg, pair, cont):
+    sub = seg[(seg["pair"] == pair) & (seg["segment"] == 0)]
+    if len(cont):
+        _contours(ax, cont, pair)
+    if not len(sub):
+        note(ax, f"{pair}: no in-pair segment")
+        return
+    ax.plot(sub["pc1"], sub["pc3"], color="0.6", lw=0.4, zorder=1)
+    for o, c in OUTPUT_COLORS.items():
+        s = sub[sub["o"] == o]
+        ax.scatter(s["pc1"], s["pc3"], s=3, c=c, lw=0, zorder=2, rasterized=True)
+    step = max(len(sub) // 25, 1)
+    p = sub.iloc[::step]
+    d = sub[["pc1", "pc3"]].diff().shift(-1).iloc[::step]
+    ax.quiver(p["pc1"], p["pc3"], d["pc1"], d["pc3"], angles="xy", scale_units="xy", scale=1, width=0.004,
+              color="k", zorder=3)
+
+
+def _regions(ax, summ):
+    if not len(summ):
+        note(ax, "no segment states")
+        return
+    piv = summ.pivot_table(index="pair", columns="region", values="frac_states", aggfunc="sum").reindex(
+        columns=REGION_ORDER).fillna(0)
+    bottom = np.zeros(len(piv))
+    for r in REGION_ORDER:
+        ax.bar(piv.index, piv[r], bottom=bottom, color=REGION_COLORS[r], label=r)
+        bottom += piv[r].to_numpy()
+    ax.set(ylabel="share of segment states", title="regions per pair")
+    ax.legend(frameon=False, fontsize=6)
+
+
+def render(ctx: FigureContext):
+    refs = models(ctx.preset_cfg)
+    nrow = 2 * max(len(refs), 1)
+    fig = plt.figure(figsize=(17, 3.3 * nrow))
+    gs = fig.add_gridspec(nrow, 5)
+    if not refs:
+        note(fig.add_subplot(gs[0, 0]), "no fully3 / cyclic4 reference model in this preset")
+        return fig
+    for i, m in enumerate(refs):
+        ss = ctx.path(plan.analysis_dir(ctx.preset, "state_space", m))
+        cp = ctx.path(plan.analysis_dir(ctx.preset, "compositional", m))
+        rd = ctx.path(plan.analysis_dir(ctx.preset, "residency", m))
+        three_d = m.hmm in THREE_D
+        kw = {"projection": "3d"} if three_d else {}
+        ax0 = fig.add_subplot(gs[2 * i, 0], **kw)
+        _traj(ax0, read_table(ss / "traj_noinput.parquet"), three_d, f"{m.hmm}: no input",
+              max_ic=70 if three_d else None)
+        ax1 = fig.add_subplot(gs[2 * i, 1], **kw)
+        _traj(ax1, read_table(ss / "traj_input.parquet"), three_d, f"{m.hmm}: with noise (σ = 1)")
+        seg = read_table(cp / "subspace_traj.parquet")
+        cont = read_table(cp / "subspace_contours.parquet")
+        pca = read_table(cp / "subspace_pca.csv")
+        for j, pair in enumerate(PAIRS):
+            ax = fig.add_subplot(gs[2 * i, 2 + j])
+            if i == 0 and j == 0:
+                panel_label(ax, "A")  # (the 3-D axes of fully3 take no 2-D panel label)
+            _segment(ax, seg, pair, cont)
+            ev = pca[(pca["space"] == "pair") & (pca["pair"] == pair)]["evr"].to_numpy()
+            evs = f" ({100 * ev[0]:.0f}/{100 * ev[2]:.0f} %)" if len(ev) >= 3 else ""
+            ax.set(title=f"{pair} subspace{evs}", xlabel="pair-PC1", ylabel="pair-PC3")
+        axg = fig.add_subplot(gs[2 * i + 1, 0])
+        gres = read_table(rd / "residency_states.parquet")
+        draw_rt(axg, gres, colorbar=False)
+        axg.set(title=f"{m.hmm}: global residency", xlabel="PC1", ylabel="PC2")
+        sres = read_table(cp / "subspace_residency.parquet")
+        max_rt = sres["rt"].max() if len(sres) else 1
+        for j, pair in enumerate(PAIRS):
+            ax = fig.add_subplot(gs[2 * i + 1, 1 + j])
+            sub = sres[sres["pair"] == pair]
+            if len(sub):
+                draw_rt(ax, sub, x="pc1", y="pc3", max_rt=max_rt, colorbar=j == 2)
+            else:
+                note(ax, f"{pair}: no segment states")
+            ax.set(title=f"{pair}: subspace residency", xlabel="pair-PC1", ylabel="pair-PC3")
+        _regions(fig.add_subplot(gs[2 * i + 1, 4]), read_table(cp / "subspace_residency_summary.csv"))
+        if i == 0:
+            panel_label(axg, "B")
+    fig.suptitle("Compositional reuse: one orbit per output pair")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the suptitle
+    return fig

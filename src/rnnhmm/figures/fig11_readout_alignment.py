@@ -1,0 +1,60 @@
+"""Figure 11: readout-axis alignment with the orbit plane vs the number of states (SCIENCE.md §4.11, C7).
+
+Chain models at the reference size, every seed of the grid.  p_k is the length of the projection of
+the unit readout row k onto the PC1–PC2 plane of noise-driven activity (1: in the plane; 0:
+orthogonal) and θ_k = arccos p_k.  (A) p̄ = (p_O1 + p_O3)/2 per seed (dots) and mean ± std over seeds
+(ddof 0) vs the number of states M; O2, the rare symbol, is excluded.  (B) the corresponding angle.
+Expected: p̄ decreases (θ grows) as M grows.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .style import note, panel_label
+
+CHAINS = ["chain2", "chain3", "chain4", "chain5"]
+
+
+def models(preset_cfg: dict):
+    ref = preset_cfg["reference"]
+    return [m for m in plan.expand_grid(preset_cfg)
+            if m.hmm in CHAINS and m.hidden == int(ref["hidden"]) and m.dim == int(ref["dim"])]
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, "readout", m) for m in models(preset_cfg)]
+
+
+def render(ctx: FigureContext):
+    ms = models(ctx.preset_cfg)
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
+    if not ms:
+        for a in axes:
+            note(a, "no chain model at the reference size in this preset")
+        return fig
+    summ = pd.concat([read_table(ctx.path(plan.analysis_dir(ctx.preset, "readout", m)) / "readout_summary.csv")
+                      for m in ms], ignore_index=True)
+    agg = summ.groupby("M").agg(p_mean=("p_bar", "mean"), p_std=("p_bar", lambda x: x.std(ddof=0)),
+                                a_mean=("angle_bar", "mean"), a_std=("angle_bar", lambda x: x.std(ddof=0)),
+                                n=("seed", "size")).reset_index()
+    for ax, col, mcol, scol, yl in ((axes[0], "p_bar", "p_mean", "p_std", "p̄ = mean(p_O1, p_O3)"),
+                                    (axes[1], "angle_bar", "a_mean", "a_std", "angle to orbit plane (deg)")):
+        ax.scatter(summ["M"], summ[col], s=10, color="0.6", label="seeds", zorder=2)
+        ax.errorbar(agg["M"], agg[mcol], yerr=agg[scol], fmt="-o", color="k", ms=4, capsize=3,
+                    label="mean ± std over seeds", zorder=3)
+        ax.set(xlabel="number of states M", ylabel=yl, xticks=sorted(summ["M"].unique()))
+    axes[0].set_ylim(0, 1.05)
+    axes[1].set_ylim(0, 90)
+    axes[0].legend(fontsize=6, frameon=False)
+    seeds = ", ".join(f"M={int(r.M)}: {int(r.n)}" for r in agg.itertuples())
+    axes[0].set_title(f"seeds per M — {seeds}", fontsize=6)
+    panel_label(axes[0], "A")
+    panel_label(axes[1], "B")
+    fig.suptitle("Readout-axis alignment with the orbit plane vs the number of states (expected: p̄ falls as M grows)")
+    fig.tight_layout()
+    return fig

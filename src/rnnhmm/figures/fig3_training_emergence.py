@@ -1,0 +1,202 @@
+"""Figure 3: emergence of the switching mechanism during training, reference 2-state model (SCIENCE.md §4.4).
+
+(A) Per-epoch PCA(2) of the same 5000-step noise block (first 700 points, clipped to ±15, coloured by
+the dominant output) at epochs 1, ⌈e_b/4⌉, ⌈e_b/2⌉, e_b (purple), ⌈(e_b+E)/2⌉ and E, stacked by epoch.
+(B) Transition rate of the dominant output per analysed epoch, with the converged TR (mean of the last
+6 analysed epochs, dashed) and the bifurcation epoch e_b (purple).  (C) Fractions of time steps whose
+Jacobian has a critical pair (|Re m| < 0.1, Im m > 0.05) or an unstable eigenvalue (|λ| > 1); dashed:
+noise-free activation patterns.  e_b is the first analysed epoch where the critical fraction jumps by
+more than 0.02.  (D) √|E[δh⁽²⁾]| per unit and epoch (the authors' second-order heuristic), shown only
+above the model's 90th percentile.  (E) Training and validation Sinkhorn losses.  Degenerate cases
+(no bifurcation found, no complete dwell) are written on the panels.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+
+ANALYSIS = "training_evolution"
+HMMS = ["chain2"]
+BIF_COLOR = "#7b2cbf"  # e_b: purple
+DH2_PERCENTILE = 90
+
+
+def evolution_models(preset_cfg: dict, hmms: list[str]) -> tuple[list[plan.ModelSpec], list[plan.ModelSpec]]:
+    """The reference models of ``hmms`` that keep per-epoch checkpoints (train.evolution), and those that do not."""
+    evo = preset_cfg["train"]["evolution"]
+    refs = plan.reference_models(preset_cfg, hmms)
+    ok = [m for m in refs if m.hidden == int(evo["hidden"]) and m.dim == int(evo["dim"])]
+    return ok, [m for m in refs if m not in ok]
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in evolution_models(preset_cfg, HMMS)[0]]
+
+
+def load(ctx: FigureContext, spec: plan.ModelSpec) -> dict:
+    d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, spec))
+    tables = {name: read_table(d / f"evo_{name}.{ext}") for name, ext in
+              (("stats", "csv"), ("dh2", "parquet"), ("summary", "csv"), ("pca", "parquet"), ("losses", "csv"))}
+    tables["summary"] = tables["summary"].iloc[0]
+    return tables
+
+
+def bif_epoch(summary) -> int | None:
+    e = summary["bif_epoch"]
+    return None if e is None or (isinstance(e, float) and np.isnan(e)) else int(e)
+
+
+def _mark_bif(ax, summary) -> None:
+    e_b = bif_epoch(summary)
+    if e_b is not None:
+        ax.axvline(e_b, color=BIF_COLOR, lw=1.2, ls="-", alpha=0.8, label=f"e_b = {e_b}")
+
+
+def draw_stack(ax, t: dict) -> None:
+    """Per-epoch PCA planes stacked along the epoch axis of a 3-D axis (e_b's plane framed in purple)."""
+    pca, summary = t["pca"], t["summary"]
+    e_b = bif_epoch(summary)
+    epochs = sorted(pca["epoch"].unique())
+    if not epochs:
+        note(ax, "no PCA epochs")
+        return
+    lim = float(np.nanmax(np.abs(pca[["pc1", "pc2"]].to_numpy()))) if len(pca) else 1.0
+    lim = lim if np.isfinite(lim) and lim > 0 else 1.0
+    for pos, e in enumerate(epochs):
+        sel = pca[pca["epoch"] == e]
+        for o, color in OUTPUT_COLORS.items():
+            s = sel[sel["o"] == o]
+            if len(s):
+                ax.scatter(s["pc1"], np.full(len(s), pos), s["pc2"], s=1.5, c=color, alpha=0.6, lw=0,
+                           label=OUTPUT_NAMES[o] if pos == 0 else None, rasterized=True)
+        if e == e_b:
+            sq = np.array([[-lim, -lim], [lim, -lim], [lim, lim], [-lim, lim], [-lim, -lim]])
+            ax.plot(sq[:, 0], np.full(5, pos), sq[:, 1], color=BIF_COLOR, lw=1.5)
+    ax.set_yticks(range(len(epochs)))
+    ax.set_yticklabels([str(e) for e in epochs])
+    for lab, e in zip(ax.get_yticklabels(), epochs, strict=True):
+        if e == e_b:
+            lab.set_color(BIF_COLOR)
+            lab.set_fontweight("bold")
+    ax.set_xlabel("PC1 (per epoch)", labelpad=-4)
+    ax.set_ylabel("epoch", labelpad=-2)
+    ax.set_zlabel("PC2", labelpad=-4)
+    ax.tick_params(labelsize=6, pad=0)
+    ax.set_box_aspect((1.0, 1.9, 0.9), zoom=1.05)
+    ax.view_init(elev=16, azim=-58)
+    ax.legend(loc="upper left", markerscale=4, frameon=False, fontsize=6)
+
+
+def draw_tr(ax, t: dict) -> None:
+    stats, summary = t["stats"], t["summary"]
+    ax.plot(stats["epoch"], stats["tr"], "o-", ms=2.5, lw=1, color="k", label="TR")
+    conv = summary["converged_tr"]
+    if np.isfinite(conv):
+        ax.axhline(conv, color="0.4", ls="--", lw=1, label=f"converged TR = {conv:.3f}")
+    _mark_bif(ax, summary)
+    if not np.isfinite(stats["tr"].to_numpy(dtype=float)).any():
+        note(ax, "no complete dwell in any analysed epoch: TR undefined")
+    ax.set(xlabel="epoch", ylabel="transition rate (1/dwell)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="best", frameon=False)
+
+
+def draw_fractions(ax, t: dict) -> None:
+    stats, summary = t["stats"], t["summary"]
+    for col, color, label in (("frac_critical", "#e07b00", "critical"), ("frac_unstable", "#2a7f62", "unstable")):
+        ax.plot(stats["epoch"], stats[col], "o-", ms=2.5, lw=1, color=color, label=f"any {label}")
+        if f"{col}_nf" in stats:
+            ax.plot(stats["epoch"], stats[f"{col}_nf"], ls="--", lw=0.8, color=color, label=f"{label}, noise-free")
+    _mark_bif(ax, summary)
+    if bif_epoch(summary) is None:
+        ax.text(0.02, 0.95, f"no e_b: |Δ critical| ≤ {summary['bif_threshold']:g}", transform=ax.transAxes,
+                fontsize=6, color=BIF_COLOR, va="top")
+    ax.set(xlabel="epoch", ylabel="fraction of time steps", ylim=(-0.03, 1.03))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=6)
+
+
+def draw_dh2(ax, t: dict, fig) -> None:
+    dh2, summary = t["dh2"], t["summary"]
+    grid = dh2.pivot(index="unit", columns="epoch", values="dh2").sort_index(axis=1)
+    vals = grid.to_numpy(dtype=float)
+    finite = vals[np.isfinite(vals)]
+    if finite.size == 0 or np.all(finite == 0):
+        note(ax, "√|E[δh⁽²⁾]| is zero or undefined")
+        return
+    thr = np.percentile(finite, DH2_PERCENTILE)
+    masked = np.ma.masked_where(~np.isfinite(vals) | (vals < thr), vals)
+    epochs = grid.columns.to_numpy()
+    # one column per analysed epoch, drawn at its real epoch position
+    if len(epochs) > 1:
+        mid = (epochs[1:] + epochs[:-1]) / 2
+        edges = np.concatenate([[2 * epochs[0] - mid[0]], mid, [2 * epochs[-1] - mid[-1]]])
+    else:
+        edges = np.array([epochs[0] - 0.5, epochs[0] + 0.5])
+    mesh = ax.pcolormesh(edges, np.arange(vals.shape[0] + 1) - 0.5, masked, cmap="magma_r", shading="flat",
+                         rasterized=True)
+    ax.set_facecolor("0.96")
+    fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.02).ax.tick_params(labelsize=6)
+    _mark_bif(ax, summary)
+    ax.set(xlabel="epoch", ylabel="unit")
+    ax.set_title(f"√|E[δh⁽²⁾]| ≥ {DH2_PERCENTILE}th percentile ({thr:.3g})", fontsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def draw_losses(ax, t: dict) -> None:
+    losses, summary = t["losses"], t["summary"]
+    ax.plot(losses["epoch"], losses["train_loss"], lw=1, color="k", label="train")
+    ax.plot(losses["epoch"], losses["val_loss"], lw=1, color="0.55", label="validation")
+    _mark_bif(ax, summary)
+    ax.set(xlabel="epoch", ylabel="Sinkhorn divergence")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="best", frameon=False)
+
+
+def caption_note(t: dict, full: bool = True) -> str:
+    """e_b and how it was found, the number of analysed epochs and (``full``) the analysis' notes."""
+    s = t["summary"]
+    e_b = bif_epoch(s)
+    src = {"rule": "rule", "override": "set by hand", "none": "not found"}.get(str(s["bif_source"]), str(s["bif_source"]))
+    text = f"e_b = {e_b if e_b is not None else '—'} ({src}); {int(s['n_analysed'])} analysed epochs"
+    note_txt = s.get("note")
+    if full and isinstance(note_txt, str) and note_txt:
+        text += f"; {note_txt}"
+    return textwrap.fill(text, 140)
+
+
+def render(ctx: FigureContext):
+    models, missing = evolution_models(ctx.preset_cfg, HMMS)
+    fig = plt.figure(figsize=(11.5, 7.0))
+    if not models:
+        ax = fig.add_subplot(111)
+        ax.axis("off")
+        why = f"{missing[0].id} is not an evolution run (no per-epoch checkpoints)" if missing else \
+            "no chain2 reference model in this preset"
+        note(ax, why)
+        return fig
+    spec = models[0]
+    t = load(ctx, spec)
+    gs = fig.add_gridspec(2, 3, height_ratios=[1.25, 1], hspace=0.35, wspace=0.42, left=0.06, right=0.97,
+                          bottom=0.07, top=0.86)
+    ax3 = fig.add_subplot(gs[0, 0:2], projection="3d")
+    draw_stack(ax3, t)
+    axes = [fig.add_subplot(gs[0, 2]), fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1]), fig.add_subplot(gs[1, 2])]
+    draw_tr(axes[0], t)
+    draw_fractions(axes[1], t)
+    draw_dh2(axes[2], t, fig)
+    draw_losses(axes[3], t)
+    ax3.text2D(0.0, 1.0, "A", transform=ax3.transAxes, fontsize=10, fontweight="bold", va="bottom")
+    for ax, lab in zip(axes, "BCDE", strict=True):
+        panel_label(ax, lab)
+    fig.suptitle(f"Emergence during training: {spec.id}\n{caption_note(t)}", fontsize=9)
+    return fig

@@ -1,0 +1,125 @@
+"""Figure 4: local dynamics of the reference 2-state model (SCIENCE.md §5, §4.5).
+
+1 × 4: states on PCA(2) coloured by residency time RT (bins [1, 2, 4, 9, max]); histogram of
+logit-gradient sign changes SC (unit bins, bars coloured by the bin's mean RT); mean ± sem number of
+unstable Jacobian directions per region; states coloured by U (0 / 1 / ≥ 2).
+The drawing helpers are shared with figS6 and fig10.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import BoundaryNorm, ListedColormap
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .style import note, panel_label
+
+ANALYSIS = "residency"
+RT_EDGES = [1, 2, 4, 9]
+RT_COLORS = ["#d62728", "#ff7f0e", "#bcbd22", "#1f77b4"]  # transition … slow
+U_COLORS = {0: "#c7c7c7", 1: "#ff7f0e", 2: "#9467bd"}
+REGION_ORDER = ["transition", "kick-zone", "cluster", "unassigned"]
+
+
+def models(preset_cfg: dict):
+    return plan.reference_models(preset_cfg, ["chain2"])
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
+
+
+def rt_cmap(max_rt: float):
+    edges = RT_EDGES + [max(float(max_rt), RT_EDGES[-1] + 1.0) + 1e-6]  # top bin includes the censored L
+    return ListedColormap(RT_COLORS), BoundaryNorm(edges, len(RT_COLORS)), edges
+
+
+def draw_rt(ax, tbl, x="pc1", y="pc2", max_rt=None, colorbar=True):
+    """States coloured by RT bin."""
+    if not len(tbl):
+        note(ax, "no states")
+        return
+    cmap, norm, edges = rt_cmap(tbl["rt"].max() if max_rt is None else max_rt)
+    sc = ax.scatter(tbl[x], tbl[y], c=tbl["rt"], cmap=cmap, norm=norm, s=3, lw=0, rasterized=True)
+    if colorbar:
+        cb = plt.colorbar(sc, ax=ax, ticks=edges, fraction=0.05, pad=0.02)
+        cb.ax.set_yticklabels([f"{e:.0f}" for e in edges])
+        cb.set_label("RT (steps)")
+
+
+def draw_sc_hist(ax, tbl):
+    if not len(tbl):
+        note(ax, "no states")
+        return
+    bins = np.arange(np.floor(tbl["sc"].min()), np.floor(tbl["sc"].max()) + 2)
+    which = np.clip(np.digitize(tbl["sc"], bins) - 1, 0, len(bins) - 2)
+    counts = np.bincount(which, minlength=len(bins) - 1)
+    mean_rt = np.array([tbl["rt"].to_numpy()[which == i].mean() if counts[i] else np.nan for i in range(len(counts))])
+    cmap, norm, _ = rt_cmap(tbl["rt"].max())
+    colors = [cmap(norm(v)) if np.isfinite(v) else "white" for v in mean_rt]
+    ax.bar(bins[:-1], counts, width=1.0, align="edge", color=colors, edgecolor="0.3", lw=0.3)
+    ax.set(xlabel="sign changes SC (mean over rollouts)", ylabel="states")
+
+
+def draw_unstable_by_region(ax, summary):
+    s = summary.set_index("region").reindex(REGION_ORDER)
+    x = np.arange(len(REGION_ORDER))
+    mean = s["mean_unstable"].to_numpy(dtype=float)
+    sem = np.nan_to_num(s["sem_unstable"].to_numpy(dtype=float))
+    ax.bar(x, np.nan_to_num(mean), yerr=sem, color=["#d62728", "#ff7f0e", "#1f77b4", "#c7c7c7"], capsize=2)
+    for i, n in enumerate(s["n_states"].fillna(0).astype(int)):
+        ax.text(i, 0, f"n={n}" if n else "empty", ha="center", va="bottom", fontsize=6, rotation=90, color="k")
+    ax.set_xticks(x, REGION_ORDER, rotation=30)
+    ax.set(ylabel="unstable directions U (mean ± sem)")
+
+
+def draw_u(ax, tbl, x="pc1", y="pc2"):
+    if not len(tbl):
+        note(ax, "no states")
+        return
+    u = np.minimum(tbl["n_unstable"].to_numpy(), 2)
+    for k, color in U_COLORS.items():
+        sel = u == k
+        if sel.any():
+            ax.scatter(tbl[x][sel], tbl[y][sel], c=color, s=3, lw=0, label=["U = 0", "U = 1", "U ≥ 2"][k],
+                       rasterized=True, zorder=1 + k)
+    ax.legend(loc="best", markerscale=3, frameon=False)
+
+
+def draw_row(axes, folder, title: str, labels: bool = False):
+    """The four fig4 panels of one model from its residency folder."""
+    tbl = read_table(folder / "residency_states.parquet")
+    summ = read_table(folder / "residency_summary.csv")
+    evr = read_table(folder / "residency_pca.csv")["evr"].to_numpy()
+    xl = f"PC1 ({100 * evr[0]:.0f} %)" if len(evr) else "PC1"
+    yl = f"PC2 ({100 * evr[1]:.0f} %)" if len(evr) > 1 else "PC2"
+    draw_rt(axes[0], tbl)
+    axes[0].set(title=f"{title}: residency time", xlabel=xl, ylabel=yl)
+    draw_sc_hist(axes[1], tbl)
+    axes[1].set_title("logit-gradient sign changes")
+    draw_unstable_by_region(axes[2], summ)
+    counts = summ.set_index("region")["n_states"]
+    axes[2].set_title("instability per region")
+    draw_u(axes[3], tbl)
+    axes[3].set(title="unstable directions", xlabel=xl, ylabel=yl)
+    if len(tbl) and counts.get("transition", 0) == 0 and counts.get("kick-zone", 0) == 0:
+        note(axes[0], "no transition or kick-zone state\n(the output never leaves within L steps)")
+    if labels:
+        for ax, lab in zip(axes, "ABCD", strict=True):
+            panel_label(ax, lab)
+
+
+def render(ctx: FigureContext):
+    refs = models(ctx.preset_cfg)
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+    if not refs:
+        note(axes[0], "no chain2 reference model in this preset")
+        return fig
+    m = refs[0]
+    draw_row(axes, ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m)), m.hmm, labels=True)
+    fig.suptitle(f"Local dynamics of {m.id}: clusters, kick-zones and transitions")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the suptitle
+    return fig

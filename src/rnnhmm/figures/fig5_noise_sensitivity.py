@@ -1,0 +1,106 @@
+"""Figure 5: noise sensitivity of cluster vs transition points, reference 2-state model (SCIENCE.md §5, §4.6).
+
+Top, 1 × 6: 30 restarted trajectories (5 steps) over the nominal run on its PCA(2), from the cluster
+point (γ = 0, 0.5, 1) and from the transition point (γ = 0, 0.5, 1); x' = √(1−γ²)·x_nominal + γ·ε.
+Bottom, 1 × 2: spread (trace of the across-trajectory covariance) per step, in H-space and on PC1–PC2.
+The drawing helpers are shared with figS7.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+
+from .. import plan
+from ..io import read_json, read_table
+from . import FigureContext
+from .style import OUTPUT_COLORS, note, panel_label
+
+ANALYSIS = "noise_sensitivity"
+POINT_COLORS = {"cluster": "#1f77b4", "transition": "#d62728"}
+
+
+def models(preset_cfg: dict):
+    return plan.reference_models(preset_cfg, ["chain2"])
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
+
+
+def _window(nominal, pts, margin=60):
+    lo, hi = max(pts["t_p"] - margin, 0), pts["t_s"] + margin
+    return nominal[(nominal["t"] >= lo) & (nominal["t"] <= hi)]
+
+
+def draw_traj_panels(axes, folder, title: str) -> dict:
+    """Six PCA panels (cluster, transition × γ); returns the points record."""
+    pts = read_json(folder / "ns_points.json")
+    if not pts.get("found"):
+        reason = textwrap.fill(str(pts.get("reason", "")), 40)
+        note(axes[0], "no transition point found:\n" + reason)
+        axes[0].set_title(title)
+        for ax in axes[1:]:
+            ax.set_axis_off()
+        return pts
+    nominal, traj = read_table(folder / "ns_nominal.parquet"), read_table(folder / "ns_traj.parquet")
+    evr = pts.get("evr", [])
+    xl = f"PC1 ({100 * evr[0]:.0f} %)" if evr else "PC1"
+    yl = f"PC2 ({100 * evr[1]:.0f} %)" if len(evr) > 1 else "PC2"
+    win = _window(nominal, pts)
+    gammas = sorted(traj["gamma"].unique())
+    for i, (point, t_idx) in enumerate((("cluster", pts["t_c"]), ("transition", pts["t_k"]))):
+        for j, g in enumerate(gammas[:3]):
+            ax = axes[3 * i + j]
+            ax.plot(nominal["pc1"], nominal["pc2"], color="0.88", lw=0.3, zorder=0)
+            for o, c in OUTPUT_COLORS.items():
+                sel = win[win["o"] == o]
+                ax.scatter(sel["pc1"], sel["pc2"], s=2, c=c, lw=0, alpha=0.6, zorder=1, rasterized=True)
+            sub = traj[(traj["point"] == point) & (traj["gamma"] == g)]
+            for _, tr in sub.groupby("traj"):
+                ax.plot(tr["pc1"], tr["pc2"], color=POINT_COLORS[point], lw=0.6, alpha=0.6, zorder=2)
+            start = sub[sub["t"] == 0].iloc[:1]
+            ax.scatter(start["pc1"], start["pc2"], marker="*", s=60, c="k", zorder=3)
+            ax.set(title=f"{point} (t={t_idx}), γ = {g:g}", xlabel=xl, ylabel=yl if j == 0 else "")
+    axes[0].set_title(f"{title}\ncluster (t={pts['t_c']}), γ = {gammas[0]:g}")
+    return pts
+
+
+def draw_spread(axes, folder):
+    """Spread per step for each point and γ, in H-space and on PC1–PC2."""
+    pts = read_json(folder / "ns_points.json")
+    if not pts.get("found"):
+        note(axes[0], "no spread: no transition point found")
+        for ax in axes[1:]:
+            ax.set_axis_off()
+        return
+    sp = read_table(folder / "ns_spread.csv")
+    styles = {0.0: ":", 0.5: "--", 1.0: "-"}
+    for ax, (space, label) in zip(axes, (("H", "H-space"), ("pc12", "PC1–PC2")), strict=True):
+        for (point, g), s in sp[sp["space"] == space].groupby(["point", "gamma"]):
+            ax.plot(s["t"], s["cov_trace"], styles.get(float(g), "-."), color=POINT_COLORS.get(point, "k"),
+                    marker="o", ms=2, label=f"{point}, γ={g:g}")
+        ax.set(xlabel="step after restart", ylabel="Tr Cov", title=f"spread ({label})", yscale="symlog")
+        ax.legend(frameon=False, fontsize=6)
+
+
+def render(ctx: FigureContext):
+    refs = models(ctx.preset_cfg)
+    fig = plt.figure(figsize=(16, 6))
+    gs = fig.add_gridspec(2, 6, height_ratios=[1, 1])
+    top = [fig.add_subplot(gs[0, j]) for j in range(6)]
+    bottom = [fig.add_subplot(gs[1, 0:3]), fig.add_subplot(gs[1, 3:6])]
+    if not refs:
+        note(top[0], "no chain2 reference model in this preset")
+        return fig
+    m = refs[0]
+    folder = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    draw_traj_panels(top, folder, f"{m.hmm} ({m.id})")
+    draw_spread(bottom, folder)
+    panel_label(top[0], "A")
+    panel_label(bottom[0], "B")
+    fig.suptitle("Noise sensitivity: cluster points are sensitive, transition points are not")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the suptitle
+    return fig
+

@@ -1,0 +1,65 @@
+"""Figure S6: fig4 for chain3–5, fully3 and cyclic4, plus the output-pair subspace residency of fully3
+and cyclic4 (SCIENCE.md §5, §4.5, §4.12 d)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from .. import plan
+from ..io import read_table
+from . import FigureContext
+from .fig4_local_dynamics import draw_row, draw_rt, draw_unstable_by_region
+from .style import note
+
+HMMS = ["chain3", "chain4", "chain5", "fully3", "cyclic4"]
+PAIR_HMMS = ["fully3", "cyclic4"]
+PAIRS = ["O1O2", "O2O3", "O1O3"]
+
+
+def models(preset_cfg: dict):
+    return plan.reference_models(preset_cfg, HMMS)
+
+
+def pair_models(preset_cfg: dict):
+    return plan.reference_models(preset_cfg, PAIR_HMMS)
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return ([plan.analysis_dir(preset, "residency", m) for m in models(preset_cfg)]
+            + [plan.analysis_dir(preset, "compositional", m) for m in pair_models(preset_cfg)])
+
+
+def draw_pair_row(axes, folder, title: str):
+    """Subspace residency per output pair (pair-PC1 vs pair-PC3) and the per-pair unstable counts."""
+    res = read_table(folder / "subspace_residency.parquet")
+    summ = read_table(folder / "subspace_residency_summary.csv")
+    max_rt = res["rt"].max() if len(res) else 1
+    for ax, pair in zip(axes[:3], PAIRS, strict=True):
+        sub = res[res["pair"] == pair]
+        if not len(sub):
+            note(ax, f"{pair}: no segment states")
+        else:
+            draw_rt(ax, sub, x="pc1", y="pc3", max_rt=max_rt, colorbar=pair == PAIRS[-1])
+        ax.set(title=f"{title}: {pair} subspace", xlabel="pair-PC1", ylabel="pair-PC3")
+    if len(summ):
+        s = summ.groupby("region", as_index=False).agg(n_states=("n_states", "sum"), mean_unstable=("mean_unstable", "mean"),
+                                                        sem_unstable=("sem_unstable", "mean"))
+        draw_unstable_by_region(axes[3], s)
+        axes[3].set_title("instability per region (all pairs)")
+    else:
+        note(axes[3], "no segment states")
+
+
+def render(ctx: FigureContext):
+    refs, prefs = models(ctx.preset_cfg), pair_models(ctx.preset_cfg)
+    nrow = max(len(refs) + len(prefs), 1)
+    fig, axes = plt.subplots(nrow, 4, figsize=(13, 3.0 * nrow), squeeze=False)
+    if not refs:
+        note(axes[0, 0], "no reference model of chain3-5, fully3 or cyclic4 in this preset")
+    for i, m in enumerate(refs):
+        draw_row(axes[i], ctx.path(plan.analysis_dir(ctx.preset, "residency", m)), f"{m.hmm} ({m.id})")
+    for k, m in enumerate(prefs):
+        draw_pair_row(axes[len(refs) + k], ctx.path(plan.analysis_dir(ctx.preset, "compositional", m)), m.hmm)
+    fig.suptitle("Local dynamics of every reference model, and per output-pair subspace")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the suptitle
+    return fig

@@ -1,0 +1,36 @@
+"""Figure S7: fig5 for chain3–5 (SCIENCE.md §5, §4.6): one row per chain, six trajectory panels and the
+two spread panels."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from .. import plan
+from . import FigureContext
+from .fig5_noise_sensitivity import ANALYSIS, draw_spread, draw_traj_panels
+from .style import note
+
+CHAINS = ["chain3", "chain4", "chain5"]
+
+
+def models(preset_cfg: dict):
+    return plan.reference_models(preset_cfg, CHAINS)
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
+
+
+def render(ctx: FigureContext):
+    refs = models(ctx.preset_cfg)
+    nrow = max(len(refs), 1)
+    fig, axes = plt.subplots(nrow, 8, figsize=(22, 2.9 * nrow), squeeze=False)
+    if not refs:
+        note(axes[0, 0], "no chain3-5 reference model in this preset")
+    for i, m in enumerate(refs):
+        folder = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+        draw_traj_panels(list(axes[i, :6]), folder, f"{m.hmm} ({m.id})")
+        draw_spread(list(axes[i, 6:]), folder)
+    fig.suptitle("Noise sensitivity of cluster and transition points, chains with 3-5 states")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the suptitle
+    return fig

@@ -1,0 +1,82 @@
+"""Output-pair segments, the L_min halving rule and the compositional analysis (SCIENCE.md §4.12, D15)."""
+
+import numpy as np
+
+from rnnhmm.dynamics import compositional as comp
+from rnnhmm.dynamics.simulate import Network
+from test_residency import Ctx, constant_output_net
+
+
+def runs_sequence(lengths, inside=(0, 1), gap_symbol=2, gap=2):
+    """In-pair runs of the given lengths (alternating O1/O2 inside) separated by ``gap`` out-of-pair steps."""
+    o = []
+    for i, n in enumerate(lengths):
+        o += [inside[k % 2] for k in range(n)] if i % 2 else [inside[0]] * n
+        o += [gap_symbol] * gap
+    return np.array(o)
+
+
+def test_in_pair_runs():
+    o = np.array([2, 0, 1, 1, 2, 2, 0, 2, 1, 0])
+    assert comp.in_pair_runs(o, (0, 1)).tolist() == [[1, 4], [6, 7], [8, 10]]
+    assert comp.in_pair_runs(o, (1, 2)).tolist() == [[0, 1], [2, 6], [7, 9]]
+    assert comp.in_pair_runs(np.zeros(5, int), (1, 2)).shape == (0, 2)
+
+
+def test_segments_halve_l_min_until_enough():
+    o = runs_sequence([300, 150, 120, 60, 60, 30])
+    segs, lim, halvings = comp.segments(o, (0, 1), l_min=200, floor=25, min_count=5)
+    # > 200: 1 run, > 100: 3, > 50: 5  ->  L = 50 after two halvings
+    assert (lim, halvings) == (50, 2)
+    assert (segs[:, 1] - segs[:, 0]).tolist() == [300, 150, 120, 60, 60]
+    assert segs[0].tolist() == [0, 300]
+
+
+def test_segments_stop_at_the_floor():
+    segs, lim, halvings = comp.segments(runs_sequence([30, 40, 10]), (0, 1), l_min=200, floor=25, min_count=5)
+    assert (lim, halvings) == (25, 3) and (segs[:, 1] - segs[:, 0]).tolist() == [40, 30]
+    segs, lim, halvings = comp.segments(runs_sequence([500] * 6), (0, 1), l_min=200, floor=25, min_count=5)
+    assert (lim, halvings, len(segs)) == (200, 0, 6)
+
+
+def test_pair_pca_uses_all_in_pair_states():
+    rng = np.random.default_rng(0)
+    o = rng.integers(0, 3, 400)
+    pcs = rng.normal(size=(400, 4))
+    pcs[o == 1, 0] += 50.0  # O2 states are far along global PC1
+    pp = comp.pair_pca(pcs, o, 3)
+    # pairs containing O2 have their first component along global PC1; O1O3 does not
+    assert abs(pp["O1O2"].components[0, 0]) > 0.99 and abs(pp["O2O3"].components[0, 0]) > 0.99
+    assert abs(pp["O1O3"].components[0, 0]) < 0.9
+    assert comp.pair_pca(pcs, np.zeros(400, int), 3)["O2O3"] is None
+
+
+def _params():
+    return {"warmup": 10, "pca_steps": 600, "l_min": 40, "l_min_floor": 5, "contour_steps": 200,
+            "residency_steps": 400, "residency_max_states": 60, "rollouts": 4, "max_steps": 10}
+
+
+def test_analysis_on_a_random_network():
+    rng = np.random.default_rng(3)
+    H, d = 16, 4
+    net = Network(rng.uniform(-1, 1, (H, H)) / 4, rng.uniform(-1, 1, (H, d)) / 4, rng.uniform(-1, 1, (3, H)) / 4)
+    out = comp.run(Ctx("compositional", net, _params(), hmm="fully3"))
+    seg = out["subspace_segments.csv"]
+    assert set(seg["pair"]) == set(comp.PAIRS) and set(seg["run"]) == {"pca", "residency"}
+    res = out["subspace_residency.parquet"]
+    assert len(res) and set(res["pair"]) <= set(comp.PAIRS)
+    for name, pair in comp.PAIRS.items():
+        assert np.isin(res.loc[res["pair"] == name, "o"], pair).all()
+    assert set(out["subspace_residency_summary.csv"]["region"]) == {"transition", "kick-zone", "cluster",
+                                                                    "unassigned"}
+    lv = out["subspace_contour_levels.csv"]
+    assert len(lv) == 15 and (lv["skipped"] == (lv["n_points"] < 10)).all()
+
+
+def test_analysis_without_switches_says_so():
+    out = comp.run(Ctx("compositional", constant_output_net(H=8, d=2), _params(), hmm="cyclic4"))
+    seg = out["subspace_segments.csv"].set_index(["run", "pair"])
+    assert seg.loc[("pca", "O2O3"), "status"] == "too few in-pair states"
+    assert seg.loc[("pca", "O1O2"), "n_segments"] == 1 and seg.loc[("pca", "O1O2"), "longest"] == 600
+    assert set(out["subspace_traj.parquet"]["pair"]) == {"O1O2", "O1O3"}
+    assert (out["subspace_residency.parquet"]["rt"] == 10).all()
