@@ -1,0 +1,78 @@
+"""Figure 6: pre-activation maps of the kick neurons of the reference 2-state model (SCIENCE.md §4.7).
+
+2 × 3 panels: rows = kick groups 1 (leaves O1) and 2 (leaves O3), columns = the three neurons of each group.
+Each panel is a 1000-step noise-driven run on its own PCA(2), coloured by the neuron's pre-activation
+a_i(t) (diverging, centred at 0).  The groups are discovered by the causal criterion of §4.7 (never
+hard-coded); a missing or non-significant group is said on its panels.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import TwoSlopeNorm
+
+from .. import plan
+from ..io import read_json, read_table
+from . import FigureContext
+from .style import OUTPUT_NAMES, note, panel_label
+
+ANALYSIS = "kick_neurons"
+
+
+def ref2(preset_cfg: dict) -> list[plan.ModelSpec]:
+    return plan.reference_models(preset_cfg, ["chain2"])
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in ref2(preset_cfg)]
+
+
+def group_title(g: dict) -> str:
+    """'group 1 (leaves O1), effect 0.62, z = 8.1' plus a flag when the group is not significant."""
+    src = OUTPUT_NAMES.get(g.get("source"), "?")
+    text = f"group {g.get('group')} (leaves {src})"
+    if g.get("found"):
+        z = g.get("z")
+        text += f": effect {g['effect']:.2f}, z = {z:.1f}" if z is not None else f": effect {g['effect']:.2f}"
+        if not g.get("significant"):
+            text += " (not significant)"
+    return text
+
+
+def render(ctx: FigureContext):
+    fig, axes = plt.subplots(2, 3, figsize=(9.0, 5.8), squeeze=False)
+    models = ref2(ctx.preset_cfg)
+    if not models:
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        note(axes[0, 1], "no chain2 reference model in this preset")
+        return fig
+    m = models[0]
+    d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    kick = read_json(d / "kick_groups.json")
+    pre = read_table(d / "kick_preact.parquet")
+    evr = kick.get("preact_evr", [0.0, 0.0]) + [0.0, 0.0]
+    for r, label in enumerate(("1", "2")):
+        g = kick["groups"].get(label)
+        for c in range(3):
+            ax = axes[r, c]
+            ax.set(xlabel=f"PC1 ({100 * evr[0]:.0f} %)", ylabel=f"PC2 ({100 * evr[1]:.0f} %)")
+            sel = pre[(pre["group"] == int(label)) & (pre["member"] == c)] if len(pre) else pre
+            if g is None or not g.get("found") or not len(sel):
+                status = g["status"] if g else f"no kick group {label}: {kick.get('status')}"
+                note(ax, "\n".join(textwrap.wrap(status, 34)))
+                ax.set_title(f"group {label}", fontsize=8)
+                continue
+            a = sel["a"].to_numpy()
+            lim = max(float(np.abs(a).max()), 1e-12)
+            sc = ax.scatter(sel["pc1"], sel["pc2"], c=a, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), s=3, lw=0,
+                            rasterized=True)
+            fig.colorbar(sc, ax=ax, shrink=0.8, label="pre-activation $a_i$")
+            ax.set_title(f"{group_title(g)}\nneuron {int(sel['neuron'].iloc[0])}", fontsize=7)
+        panel_label(axes[r, 0], "AB"[r])
+    fig.suptitle(f"Kick neurons of {m.id}: pre-activation ≪ 0 in clusters, ≈ 0 in kick-zones, > 0 in transitions")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,104 @@
+"""Figure 9: ablation and excitation of kick group 1 of the reference 2-state model (SCIENCE.md §4.10).
+
+Columns: the three conditions — kick (gain μ on the group's recurrent drive, c_rec; the Jacobian is
+diag(1[a > 0])·diag(c_rec)·W), noise projection (μ on the input drive c_in of the group's strongest
+presynaptic neurons) and control (μ on the input drive of the neurons outside every kick neuron's top
+inputs).  Top: three trajectories from the located cluster point (first 60 steps) at μ = 1 (grey),
+0 (blue) and 1.9 (red) on the nominal PCA(2).  Bottom: critical pairs per switch window (mean ± std over
+switches) vs μ, with the escape fraction of 100 runs (dashed, right axis).  Figure S9 is the same for group 2.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import plan
+from ..io import read_json, read_table
+from . import FigureContext
+from .style import OUTPUT_NAMES, note, panel_label
+
+ANALYSIS = "ablation"
+SHOW_STEPS = 60
+TITLES = {"kick": "kick group (c_rec = μ)", "noise": "noise projection (c_in = μ)", "control": "control (c_in = μ)"}
+MU_STYLE = ((1.0, "0.5", "μ = 1"), (0.0, "#1f77b4", "μ = 0"), (1.9, "#d62728", "μ = 1.9"))
+
+
+def ref2(preset_cfg: dict) -> list[plan.ModelSpec]:
+    return plan.reference_models(preset_cfg, ["chain2"])
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in ref2(preset_cfg)]
+
+
+def render_group(ctx: FigureContext, group: int):
+    fig, axes = plt.subplots(2, 3, figsize=(10.0, 6.0), squeeze=False)
+    models = ref2(ctx.preset_cfg)
+    if not models:
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        note(axes[0, 1], "no chain2 reference model in this preset")
+        return fig
+    m = models[0]
+    d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    info = read_json(d / "ablation_sets.json")
+    cp = read_table(d / "ablation_cp.csv")
+    traj = read_table(d / "ablation_traj.parquet")
+    g = info["groups"].get(str(group))
+    mu_ex = float(info.get("mu_excite", 1.9))
+    style = [(mu, c, lab) if mu != 1.9 else (mu_ex, c, f"μ = {mu_ex:g}") for mu, c, lab in MU_STYLE]
+    if g is None or g.get("status") != "ok":
+        msg = g["status"] if g else f"no kick group {group}: {info.get('status')}"
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        note(axes[0, 1], "\n".join(textwrap.wrap(msg, 50)))
+        fig.suptitle(f"Ablation / excitation of kick group {group} ({m.id})")
+        return fig
+    src = OUTPUT_NAMES.get(g["source"], "?")
+    for c, cond in enumerate(("kick", "noise", "control")):
+        size = len(g["sets"][cond])
+        ax = axes[0, c]
+        ax.set_title(f"{TITLES[cond]}, |S| = {size}", fontsize=8)
+        t = traj[(traj["group"] == group) & (traj["condition"] == cond) & (traj["t"] <= SHOW_STEPS)] if len(traj) \
+            else traj
+        if not len(t):
+            note(ax, g.get("traj_status", "no trajectories"))
+        for mu, color, lab in style:
+            sel = t[np.isclose(t["mu"], mu)]
+            for k, (_, tr) in enumerate(sel.groupby("traj")):
+                ax.plot(tr["pc1"], tr["pc2"], color=color, lw=0.8, alpha=0.8, label=lab if k == 0 else None)
+                ax.plot(tr["pc1"].iloc[0], tr["pc2"].iloc[0], "ko", ms=3)
+        ax.set(xlabel="PC1 (nominal run)", ylabel="PC2")
+        if c == 0 and len(t):
+            ax.legend(frameon=False, loc="best")
+        if size == 0:
+            note(ax, "empty target set: μ changes nothing")
+        ax = axes[1, c]
+        r = cp[(cp["group"] == group) & (cp["condition"] == cond)].sort_values("mu")
+        ax.errorbar(r["mu"], r["cp_mean"], yerr=r["cp_std"], color="k", lw=0.8, ms=3, marker="o", capsize=1.5)
+        for mu, color, _ in style:
+            hit = r[np.isclose(r["mu"], mu)]
+            ax.plot(hit["mu"], hit["cp_mean"], "o", color=color, ms=7, zorder=3)
+        fb = r[r["cp_fallback"].astype(bool)]
+        if len(fb):
+            ax.plot(fb["mu"], fb["cp_mean"], "x", color="0.3", ms=6, label="< 2 switches: μ = 1 times")
+            ax.legend(frameon=False, loc="upper right", fontsize=6)
+        if r["cp_mean"].isna().all():
+            note(ax, "no switch windows (fewer than 2 switches at μ = 1)")
+        ax.set(xlabel="gain μ", ylabel="critical pairs per switch window")
+        tw = ax.twinx()
+        tw.plot(r["mu"], r["escape_frac"], "--", color="#ff7f0e", lw=1)
+        tw.set_ylim(-0.05, 1.05)
+        tw.set_ylabel(f"escape fraction from {src}", color="#ff7f0e", fontsize=7)
+    panel_label(axes[0, 0], "A")
+    panel_label(axes[1, 0], "B")
+    fig.suptitle(f"Ablation / excitation of kick group {group} (leaves {src}), {m.id}")
+    fig.tight_layout()
+    return fig
+
+
+def render(ctx: FigureContext):
+    return render_group(ctx, 1)

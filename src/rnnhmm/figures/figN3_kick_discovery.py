@@ -1,0 +1,93 @@
+"""Figure N3 (ours): how the kick groups are discovered (SCIENCE.md §4.7).
+
+One row per reference model (chains, fully3) and source output: (A) gate scores of the K candidates
+(silent in dwell cores, active just before the switch), the selected group highlighted; (B) effects of
+the top-10 candidate triplets (the drop in the fraction of rollouts that leave the source when the set's
+recurrent drive is removed) against the null distribution of random non-candidate triplets; (C) effects
+of silencing each candidate alone.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import plan
+from ..io import read_json, read_table
+from . import FigureContext
+from .style import OUTPUT_NAMES, note, panel_label
+
+ANALYSIS = "kick_neurons"
+HMMS = ["chain2", "chain3", "chain4", "chain5", "fully3"]
+
+
+def models(preset_cfg: dict) -> list[plan.ModelSpec]:
+    return plan.reference_models(preset_cfg, HMMS)
+
+
+def needs(preset: str, preset_cfg: dict) -> list[str]:
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
+
+
+def render(ctx: FigureContext):
+    rows = []
+    for m in models(ctx.preset_cfg):
+        d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+        kick = read_json(d / "kick_groups.json")
+        tables = {k: read_table(d / f"kick_{k}.csv") for k in ("candidates", "triplets", "null")}
+        if not kick["groups"]:
+            rows.append((m, None, kick, tables))
+        for _, g in sorted(kick["groups"].items()):
+            rows.append((m, g, kick, tables))
+    n = max(len(rows), 1)
+    fig, axes = plt.subplots(n, 3, figsize=(10.0, 2.3 * n), squeeze=False)
+    if not rows:
+        note(axes[0, 1], "no chain or fully3 reference model in this preset")
+    for r, (m, g, kick, t) in enumerate(rows):
+        if g is None:
+            for ax in axes[r]:
+                ax.set_axis_off()
+            note(axes[r, 1], f"{m.id}: {kick['status']}")
+            continue
+        src = g["source"]
+        head = f"{m.id}, group {g['group']} (leaves {OUTPUT_NAMES.get(src, '?')})"
+        cand = t["candidates"][t["candidates"]["source"] == src] if len(t["candidates"]) else t["candidates"]
+        trip = t["triplets"][t["triplets"]["source"] == src] if len(t["triplets"]) else t["triplets"]
+        null = t["null"][t["null"]["source"] == src] if len(t["null"]) else t["null"]
+        if not len(cand):
+            for ax in axes[r]:
+                ax.set_axis_off()
+            note(axes[r, 1], "\n".join(textwrap.wrap(f"{head}: {g['status']}", 70)))
+            continue
+        chosen = set(g.get("neurons", [])) if g.get("found") else set()
+        cand = cand.sort_values("score", ascending=False)
+        x = np.arange(len(cand))
+        colors = ["#d62728" if int(i) in chosen else "0.6" for i in cand["neuron"]]
+        ax = axes[r, 0]
+        ax.bar(x, cand["score"], color=colors)
+        ax.set_xticks(x, [str(int(i)) for i in cand["neuron"]], fontsize=5, rotation=90)
+        ax.set(ylabel="gate score", title=f"{head}: candidates", xlabel="neuron")
+        ax.title.set_fontsize(7)
+        ax = axes[r, 1]
+        if len(null):
+            ax.hist(null["effect"], bins=30, color="0.75", label=f"null ({len(null)} random triplets)")
+        for k, (_, row) in enumerate(trip.iterrows()):
+            ax.axvline(row["effect"], color="#d62728" if k == 0 else "#1f77b4", lw=1.5 if k == 0 else 0.6,
+                       label="selected triplet" if k == 0 else ("top-10 triplets" if k == 1 else None))
+        ax.set(xlabel="effect e(S) = f(∅) − f(S)", ylabel="count")
+        z = g.get("z")
+        ax.set_title(f"{g['status']}; z = {z:.1f}" if z is not None else g["status"], fontsize=7)
+        ax.legend(frameon=False, fontsize=5, loc="upper left")
+        ax = axes[r, 2]
+        ax.bar(x, cand["single_effect"], color=colors)
+        ax.set_xticks(x, [str(int(i)) for i in cand["neuron"]], fontsize=5, rotation=90)
+        ax.set(ylabel="single-neuron effect", xlabel="neuron", title=f"f(∅) = {g.get('f_empty', np.nan):.2f}")
+        ax.title.set_fontsize(7)
+        if r == 0:
+            for ax, lab in zip(axes[0], "ABC", strict=True):
+                panel_label(ax, lab)
+    fig.suptitle("Kick-group discovery: gate scores, causal triplet effects vs null, single-neuron effects")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (2.3 * n)))
+    return fig

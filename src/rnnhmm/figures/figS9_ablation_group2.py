@@ -1,0 +1,12 @@
+"""Figure S9: Figure 9 for kick group 2 (leaves O3) of the reference 2-state model (SCIENCE.md §4.10)."""
+
+from __future__ import annotations
+
+from . import FigureContext
+from .fig9_ablation import needs, render_group
+
+__all__ = ["needs", "render"]
+
+
+def render(ctx: FigureContext):
+    return render_group(ctx, 2)

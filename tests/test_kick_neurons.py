@@ -1,0 +1,144 @@
+"""Kick-neuron discovery (SCIENCE.md §4.7) on a network with planted kick triplets, with known answers."""
+
+import numpy as np
+import pytest
+
+from rnnhmm.dynamics import kick_neurons as kn
+from rnnhmm.dynamics.simulate import Network
+from rnnhmm.dynamics.switching import switch_times
+
+
+def planted_network(rho=0.9, kappa=2.0, gamma=30.0, alpha=(2.2, 2.4, 2.6), beta=1.0, lam=3.0, n_fill=12, seed=0):
+    """A noise-driven flip-flop whose switches need planted kick triplets.
+
+    Two self-exciting, mutually inhibiting memory populations M1 (read out as O1) and M3 (O3), each fed by
+    its own rectified noise unit, never switch on their own.  Kick triplet K1 (no direct noise input)
+    integrates a rectified noise unit against M1 and, when it crosses threshold, silences M1 and excites
+    M3; K3 does the reverse.  Silencing K1's recurrent drive therefore stops every switch away from O1.
+    Filler units are weakly coupled, noise-driven and disconnected from the mechanism."""
+    NA, NB, NK1, NK3 = 0, 1, 2, 3
+    M1, M3 = np.arange(4, 8), np.arange(8, 12)
+    K1, K3 = np.arange(12, 15), np.arange(15, 18)
+    F = np.arange(18, 18 + n_fill)
+    H, d = 18 + n_fill, 8
+    W, U, A = np.zeros((H, H)), np.zeros((H, d)), np.zeros((3, H))
+    for unit, dim in zip((NA, NB, NK1, NK3), range(4), strict=True):
+        U[unit, dim] = 1.0
+    for own, other, noise, k_in, k_out in ((M1, M3, NA, K3, K1), (M3, M1, NB, K1, K3)):
+        for i in own:
+            W[i, own], W[i, noise], W[i, other] = rho / 4, 1.0, -kappa / 4
+            W[i, k_out], W[i, k_in] = -gamma, gamma
+    for grp, noise, own, other in ((K1, NK1, M1, M3), (K3, NK3, M3, M1)):
+        for a, i in zip(alpha, grp, strict=True):
+            W[i, noise], W[i, own], W[i, other] = a, -beta / 4, -lam / 4
+    rng = np.random.default_rng(seed)
+    W[np.ix_(F, F)] = rng.normal(0, 0.3 / np.sqrt(n_fill), (n_fill, n_fill))
+    U[F, 4:] = rng.normal(0, 0.5, (n_fill, d - 4))
+    A[0, M1], A[2, M3], A[1, M1], A[1, M3] = 0.25, 0.25, -0.25, -0.25
+    return Network(W, U, A), {"K1": K1.tolist(), "K3": K3.tolist(), "M1": M1, "M3": M3}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    net, idx = planted_network()
+    h, a, o = kn.reference_run(net, np.random.default_rng(1), 4000, 100)
+    return net, idx, h, a, o
+
+
+def test_planted_network_switches_and_silencing_its_kick_group_stops_switching(planted):
+    net, idx, h, a, o = planted
+    assert len(switch_times(o)) > 40 and kn.source_outputs(o, 3, 0.05) == [0, 2]
+    x = net.noise(np.random.default_rng(2), 3000, 1)
+    o_ko = net.dominant(net.run(h[-1], x, c_rec=kn.gain_vector(net.hidden, idx["K1"], 0.0))[:, 0])
+    sw = switch_times(o_ko)
+    assert np.sum(o_ko[sw - 1] == 0) == 0  # never leaves O1 again
+    assert (o_ko[-2000:] == 0).all()
+
+
+def test_dwell_windows_and_gate_scores_known_answer():
+    o = np.array([2] * 3 + [0] * 9 + [2] * 6 + [0] * 9 + [2] * 2)
+    pre, core, n = kn.dwell_windows(o, 0, pre_window=2)
+    assert n == 2  # dwells [3, 12) and [18, 27), both leaving O1
+    assert pre.tolist() == [10, 11, 25, 26]
+    assert core.tolist() == [6, 7, 8, 21, 22, 23]
+    a = np.zeros((len(o), 2))
+    a[pre, 0], a[core, 0] = 1.0, -1.0
+    a[[10, 25], 0], a[[6, 21], 0] = 2.0, -2.0  # pre mean 1.5, core mean -4/3; both have variance
+    a[:, 1] = -1.0
+    score, frac = kn.gate_scores(a, pre, core)
+    p, c = a[pre, 0], a[core, 0]
+    pooled = np.sqrt((3 * p.var(ddof=1) + 5 * c.var(ddof=1)) / 8)
+    assert score[0] == pytest.approx((1.5 + 4 / 3) / pooled)
+    assert score[1] == 0.0 and frac.tolist() == [1.0, 1.0]
+
+
+def test_leave_fractions_match_one_set_at_a_time(planted):
+    net, idx, h, a, o = planted
+    starts = h[np.flatnonzero(o == 0)[:16]]
+    noise = net.noise(np.random.default_rng(3), 30, 16)
+    sets = np.array([[-1, -1, -1], idx["K1"], [20, 21, 22], [4, 5, -1]])
+    f = kn.leave_fractions(net, starts, 0, sets, noise, chunk_rows=40, dtype=np.float64)
+    for s, fs in zip(sets, f, strict=True):
+        c = kn.gain_vector(net.hidden, s[s >= 0], 0.0)
+        o_s = net.dominant(net.run(starts, noise, c_rec=c))
+        assert fs == pytest.approx((o_s != 0).any(axis=0).mean())
+    assert f[1] == 0.0 and f[0] > 0.3
+
+
+def test_discovery_recovers_planted_triplets_above_the_null(planted):
+    net, idx, h, a, o = planted
+    p = dict(kn.DEFAULTS, n_candidates=12, n_rollouts=32, rollout_steps=40, n_null=200)
+    for src, planted_group, label in ((0, idx["K1"], 1), (2, idx["K3"], 2)):
+        rngs = [np.random.default_rng(10 + i) for i in range(3)]
+        g, cand, trip, null = kn.discover_source(net, h, a, o, src, p, *rngs, label)
+        assert g["neurons"] == planted_group and g["group"] == label
+        assert g["found"] and g["significant"] and g["f_group"] == 0.0
+        assert trip.iloc[0]["effect"] > null["effect"].max()
+        assert trip.iloc[0]["z"] >= 3 and len(trip) == 10
+        assert len(cand) == 12 and set(planted_group) <= set(cand["neuron"])
+        assert g["n_sets_tested"] == 1 + 12 + 220 + 200
+
+
+def test_degenerate_source_without_dwells_reports_no_group(planted):
+    net, idx, h, a, o = planted
+    g, cand, trip, null = kn.discover_source(net, h, a, np.zeros_like(o), 0, kn.DEFAULTS, *[None] * 3, 1)
+    assert not g["found"] and g["neurons"] == [] and "no kick group found" in g["status"]
+    assert len(cand) == len(trip) == len(null) == 0
+
+
+def test_random_sets_are_distinct_subsets_of_the_pool():
+    pool = np.arange(10, 20)
+    s = kn.random_sets(np.random.default_rng(0), pool, 3, 500)
+    assert s.shape == (500, 3) and np.isin(s, pool).all()
+    assert (np.diff(s, axis=1) > 0).all()
+    assert kn.random_sets(np.random.default_rng(0), pool[:2], 3, 5).shape == (0, 3)
+
+
+def test_critical_pairs_at_switches_counts_clipped_windows():
+    th = np.deg2rad(30)
+    W = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])  # |λ| = 1, rotation 30°: critical
+    pre = np.ones((60, 2))
+    assert kn.critical_pairs_at_switches(W, pre, np.array([10, 20, 50]), 15).tolist() == [25.0, 30.0]
+    assert kn.critical_pairs_at_switches(W, pre, np.array([50, 58]), 15).tolist() == [24.0]
+    half = np.full(2, 0.5)  # |λ| = 0.5 under the gain: nothing critical
+    assert kn.critical_pairs_at_switches(W, pre, np.array([10, 20]), 15, c_rec=half).tolist() == [0.0]
+    masked = pre.copy()
+    masked[:, 1] = -1  # J = diag(1, 0) W has the real eigenvalue cos 30°: not critical
+    assert kn.critical_pairs_at_switches(W, masked, np.array([10, 20]), 15).tolist() == [0.0]
+
+
+def test_group_labels_follow_the_naming_rule():
+    assert [kn.group_label("chain2", k) for k in (0, 2, 1)] == [1, 2, 3]
+    assert [kn.group_label("fully3", k) for k in range(3)] == [1, 2, 3]
+
+
+def test_exhaustive_mode_tests_every_triplet_and_finds_a_full_effect(planted):
+    """All C(H, 3) triplets with the whole pre-activation silenced (the authors' search): the best set stops
+    every escape from O1, and it silences either the planted triplet K1 or the noise unit (2) that drives it."""
+    net, idx, h, a, o = planted
+    p = dict(kn.DEFAULTS, exhaustive=True, n_rollouts=16, rollout_steps=30, n_null=100)
+    g, cand, trip, null = kn.discover_source(net, h, a, o, 0, p, *[np.random.default_rng(20 + i) for i in range(3)], 1)
+    H = net.hidden
+    assert g["n_sets_tested"] == 1 + H + H * (H - 1) * (H - 2) // 6 + 100 and g["silence"] == "preactivation"
+    assert g["f_group"] == 0.0 and g["effect"] == g["f_empty"] > 0
+    assert g["neurons"] == idx["K1"] or 2 in g["neurons"]
