@@ -12,6 +12,19 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+# Wildcards match only what the validated config defines (names are letters and digits, checked by
+# the schema), so no target path can carry shell text, slashes or dot-dot into a rule, or out of
+# results and figures; an unknown preset or HMM in a target is "no rule to produce".
+wildcard_constraints:
+    preset="|".join(config["presets"]),
+    hmm="|".join(config["hmms"]),
+    hidden="[1-9][0-9]*",
+    dim="[1-9][0-9]*",
+    seed="[0-9]+",
+
+
 include: "workflow/rules/hmm.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass
 
 HMM_FILE = "results/{preset}/hmm/{hmm}.npz"
 MODEL_DIR = "results/{preset}/models/{hmm}/h{hidden}_d{dim}/seed{seed}"
+MODEL_PT = f"{MODEL_DIR}/model.pt"
+HISTORY_CSV = f"{MODEL_DIR}/history.csv"
+META_JSON = f"{MODEL_DIR}/meta.json"
+CHECKPOINTS_DIR = f"{MODEL_DIR}/checkpoints"
 EVAL_DIR = "results/{preset}/evaluate/{hmm}/h{hidden}_d{dim}/seed{seed}"
 EVAL_SUMMARY_FILE = "results/{preset}/evaluate/summary/{table}"  # over all models (rule evaluate_summary)
 EVAL_SUMMARY_TABLES = ("metrics.csv", "distance.csv", "transmat.csv", "freq_vol.csv", "training.csv",

@@ -10,6 +10,7 @@ sys.path.insert(0, str(_SRC))
 
 from rnnhmm import codedeps, figures, plan  # noqa: E402
 from rnnhmm.config import ConfigError, hmm_params, train_params, validate  # noqa: E402
+from rnnhmm.dynamics import registry  # noqa: E402
 
 try:
     validate(config)
@@ -25,13 +26,13 @@ PRESET = config["preset"]
 # code even inside a per-rule conda env (Snakemake does not pass PYTHONPATH into conda jobs).
 # The path is relative to the working directory (jobs run there, locally and under SLURM's -D), so
 # no absolute path of the submit host reaches a job.
-# (braces are doubled because Snakemake formats the shell command)
-RNNHMM = "PYTHONPATH=" + shlex.quote(os.path.relpath(_SRC)) + "${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnhmm.cli"
+# Rules use it as "{RNNHMM} <stage> ..." (Snakemake fills it in from this module's globals).
+RNNHMM = f"PYTHONPATH={shlex.quote(os.path.relpath(_SRC))}${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnhmm.cli"
 
 
 def src(*modules):
-    """The repository's source files a rule runs, as inputs: the named modules and, transitively,
-    every rnnhmm module they import (rnnhmm.codedeps), so editing any code a job runs reruns it."""
+    """The repository's source files a job runs, as its inputs -- the named modules and, transitively,
+    every rnnhmm module they import (rnnhmm.codedeps) -- so editing any code a job runs reruns it."""
     files = set()
     for m in modules:
         files.update(codedeps.dependencies(m))
@@ -39,17 +40,6 @@ def src(*modules):
 
 
 CORE_CODE = ["__init__.py", "cli.py", "io.py", "rng.py", "config.py", "plan.py"]
-
-
-# Wildcards match only what the validated config defines (names are letters and digits, checked by
-# the schema), so no target path can carry shell text, slashes or dot-dot into a rule, or out of results and
-# figures; an unknown preset or HMM in a target is "no rule to produce", not an error deep in a rule.
-wildcard_constraints:
-    preset="|".join(config["presets"]),
-    hmm="|".join(config["hmms"]),
-    hidden="[1-9][0-9]*",
-    dim="[1-9][0-9]*",
-    seed="[0-9]+",
 
 
 def preset_cfg(wildcards):
@@ -72,7 +62,7 @@ def as_pattern(template, **fixed):
     """A plan template with some fields fixed and the rest left as wildcards."""
     out = template
     for k, v in fixed.items():
-        out = out.replace("{" + k + "}", str(v))
+        out = out.replace(f"{{{k}}}", str(v))
     return out
 
 
@@ -90,6 +80,26 @@ def eval_files(preset):
 
 def figure_files(preset):
     return [plan.figure_file(preset, name, ext) for name in figures.FIGURES for ext in ("pdf", "png")]
+
+
+ANALYSES = registry.analyses()
+
+
+def analysis_inputs(w):
+    """model.pt, what the analysis declares in ``needs``, the outputs of analyses in ``after``, its code."""
+    a = ANALYSES[w.analysis]
+    spec = spec_of(w)
+    fields = {"preset": w.preset, **spec.fields()}
+    extra = {
+        "checkpoints": plan.CHECKPOINTS_DIR.format(**fields),
+        "history": plan.HISTORY_CSV.format(**fields),
+        "hmm": plan.hmm_file(w.preset, spec.hmm),
+    }
+    inputs = {"model": plan.MODEL_PT.format(**fields)}
+    inputs.update({n: extra[n] for n in a.needs})
+    inputs.update({f"after_{n}": plan.analysis_dir(w.preset, n, spec) for n in a.after})
+    inputs["code"] = src(*CORE_CODE, a.module_file)
+    return inputs
 
 
 def all_targets(preset):

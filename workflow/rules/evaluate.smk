@@ -7,12 +7,13 @@ EVAL_FILES = [f"eval_{t}.csv" for t in ("metrics", "distance", "transmat", "freq
 rule evaluate:
     input:
         hmm=plan.HMM_FILE,
-        model=os.path.join(plan.MODEL_DIR, "model.pt"),
-        history=os.path.join(plan.MODEL_DIR, "history.csv"),
+        model=plan.MODEL_PT,
+        history=plan.HISTORY_CSV,
         code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "evaluate.py"),
     output:
         [os.path.join(plan.EVAL_DIR, f) for f in EVAL_FILES],
     params:
+        cli=RNNHMM,
         p=lambda w: json.dumps(
             {
                 "base_seed": config["base_seed"],
@@ -40,7 +41,7 @@ rule evaluate:
     conda:
         "../../envs/evaluate.yaml"
     shell:
-        RNNHMM + " evaluate --hmm-file {input.hmm} --model {input.model} --params {params.p:q}"
+        "{params.cli} evaluate --hmm-file {input.hmm} --model {input.model} --params {params.p:q}"
         " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
 
 
@@ -54,6 +55,7 @@ rule evaluate_summary:
     output:
         [plan.EVAL_SUMMARY_FILE.replace("{table}", t) for t in plan.EVAL_SUMMARY_TABLES],
     params:
+        cli=RNNHMM,
         p=lambda w: json.dumps({"preset": w.preset, "models": [m.fields() for m in plan.expand_grid(preset_cfg(w))]}),
         out_dir=os.path.dirname(plan.EVAL_SUMMARY_FILE),
     log:
@@ -65,4 +67,4 @@ rule evaluate_summary:
     conda:
         "../../envs/evaluate.yaml"
     shell:
-        RNNHMM + " evaluate-summary --params {params.p:q} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} evaluate-summary --params {params.p:q} --out-dir {params.out_dir} > {log} 2>&1"

@@ -15,6 +15,7 @@ rule figure:
             labels={"figure": "{figure}"},
         ),
     params:
+        cli=RNNHMM,
         p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
         caption=lambda w: figures.caption(w.figure),
     log:
@@ -28,5 +29,5 @@ rule figure:
     conda:
         "../../envs/figures.yaml"
     shell:
-        RNNHMM + " figure {wildcards.figure} --params {params.p:q}"
+        "{params.cli} figure {wildcards.figure} --params {params.p:q}"
         " --out figures/{wildcards.preset}/{wildcards.figure} > {log} 2>&1"

@@ -7,6 +7,7 @@ rule hmm:
     output:
         plan.HMM_FILE,
     params:
+        cli=RNNHMM,
         p=lambda w: json.dumps(hmm_params(config, w.preset, w.hmm)),
     log:
         "results/{preset}/logs/hmm/{hmm}.log",
@@ -16,4 +17,4 @@ rule hmm:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 10 * attempt,
     shell:
-        RNNHMM + " hmm --params {params.p:q} --out {output} > {log} 2>&1"
+        "{params.cli} hmm --params {params.p:q} --out {output} > {log} 2>&1"

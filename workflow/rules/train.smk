@@ -9,11 +9,12 @@ rule train:
         hmm=plan.HMM_FILE,
         code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "train.py"),
     output:
-        model=plan.MODEL_DIR + "/model.pt",
-        history=plan.MODEL_DIR + "/history.csv",
-        meta=plan.MODEL_DIR + "/meta.json",
-        checkpoints=directory(plan.MODEL_DIR + "/checkpoints"),
+        model=plan.MODEL_PT,
+        history=plan.HISTORY_CSV,
+        meta=plan.META_JSON,
+        checkpoints=directory(plan.CHECKPOINTS_DIR),
     params:
+        cli=RNNHMM,
         p=lambda w: json.dumps(train_params(config, w.preset, spec_of(w))),
     log:
         "results/{preset}/logs/train/{hmm}_h{hidden}_d{dim}_s{seed}.log",
@@ -26,5 +27,5 @@ rule train:
     conda:
         "../../envs/train.yaml"
     shell:
-        RNNHMM + " train --hmm-file {input.hmm} --params {params.p:q}"
+        "{params.cli} train --hmm-file {input.hmm} --params {params.p:q}"
         " --out-dir $(dirname {output.model:q}) --threads {threads} > {log} 2>&1"

@@ -34,6 +34,11 @@ class Analysis:
     runtime_min: int = 60
     threads: int = 1  # the rule's threads (capped by --cores); the analysis may parallelise up to it
 
+    @property
+    def module_file(self) -> str:
+        """The analysis' module, relative to the rnnhmm package folder (e.g. 'dynamics/orbits.py')."""
+        return "/".join(self.run.__module__.split(".")[1:]) + ".py"
+
 
 @dataclass
 class AnalysisContext:
