@@ -29,6 +29,19 @@ def test_smoke_workflow_renders_every_figure(smoke_run):
 
 
 @pytest.mark.workflow
+def test_report_has_every_figure_with_its_caption(smoke_run):
+    work, res, _ = smoke_run
+    assert res.returncode == 0
+    rep = snakemake(work, "--report", "results/smoke/report.html", "--config", "preset=smoke", timeout=600)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    html = (work / "results/smoke/report.html").read_text()
+    for name in figures.FIGURES:
+        assert f"{name}.png" in html, name
+        first_line = figures.caption(name).splitlines()[0]
+        assert first_line.split(":")[0] in html, name
+
+
+@pytest.mark.workflow
 def test_smoke_rerun_is_a_no_op_and_code_change_reruns_training(smoke_run):
     work, res, _ = smoke_run
     assert res.returncode == 0

@@ -42,7 +42,8 @@ def caption(name: str) -> str:
     import inspect
 
     doc = inspect.getdoc(module(name)) or name
-    return doc
+    # plain-text docstrings: '|x|' (absolute values) and '*' must not act as RST markup
+    return doc.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
 
 
 def needs(name: str, preset: str, preset_cfg: dict) -> list[str]:
