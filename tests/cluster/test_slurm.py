@@ -31,6 +31,8 @@ CI_SITE = {
     "RNNHMM_SLURM_TRAIN_BUNDLE": "10",
     "RNNHMM_SLURM_BUNDLE": "15",
     "RNNHMM_SLURM_FIRST_CHECK_S": "2",
+    # the one node has os.cpu_count() CPUs: a bundle asking for more would pend forever
+    "RNNHMM_SLURM_CORES": str(os.cpu_count() or 1),
 }
 SMOKE_LIMIT_S = 1800  # the smoke run is killed (SIGKILL) after this; it takes a few minutes
 
