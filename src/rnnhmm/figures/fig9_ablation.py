@@ -18,7 +18,7 @@ import numpy as np
 from .. import plan
 from ..io import read_json, read_table
 from . import FigureContext
-from .style import OUTPUT_NAMES, note, panel_label
+from .style import OUTPUT_NAMES, blank, note, panel_label
 
 ANALYSIS = "ablation"
 SHOW_STEPS = 60
@@ -38,9 +38,7 @@ def render_group(ctx: FigureContext, group: int):
     fig, axes = plt.subplots(2, 3, figsize=(10.0, 6.0), squeeze=False)
     models = ref2(ctx.preset_cfg)
     if not models:
-        for ax in axes.ravel():
-            ax.set_axis_off()
-        note(axes[0, 1], "no chain2 reference model in this preset")
+        blank(axes, "no chain2 reference model in this preset")
         return fig
     m = models[0]
     d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))

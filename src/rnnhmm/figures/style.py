@@ -41,6 +41,14 @@ def note(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=7, color="0.3", wrap=True)
 
 
+def blank(axes, text: str) -> None:
+    """A figure with nothing to draw: every panel off, and the reason written in the middle one."""
+    flat = list(getattr(axes, "ravel", lambda: axes)())
+    for ax in flat:
+        ax.set_axis_off()
+    note(flat[min(1, len(flat) - 1)], text)
+
+
 def save(fig, stem: str | os.PathLike) -> list[Path]:
     """Save ``fig`` as <stem>.pdf and <stem>.png atomically (no timestamps embedded in the PDF)."""
     stem = Path(stem)
