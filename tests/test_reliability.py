@@ -253,6 +253,8 @@ def result_files(root: Path) -> dict[str, str]:
     for base in ("results", "figures"):
         for p in sorted((root / base).rglob("*")):
             rel = p.relative_to(root).as_posix()
+            if p.name == ".snakemake_timestamp":
+                continue  # Snakemake's empty completion marker inside directory outputs
             if p.is_file() and "/logs/" not in rel and "/benchmarks/" not in rel and not rel.endswith("meta.json"):
                 out[rel] = sha(p)
     return out
