@@ -74,6 +74,12 @@ def reference_models(preset_cfg: dict, hmms: list[str] | None = None) -> list[Mo
     return [reference(preset_cfg, h) for h in names if reference(preset_cfg, h) in grid]
 
 
+def ref2_models(preset_cfg: dict) -> list[ModelSpec]:
+    """The reference 2-state model ('ref2', the chain2 reference) as a one-element list, or [] when
+    the preset does not train it."""
+    return reference_models(preset_cfg, ["chain2"])
+
+
 def hmm_file(preset: str, hmm: str) -> str:
     return HMM_FILE.format(preset=preset, hmm=hmm)
 

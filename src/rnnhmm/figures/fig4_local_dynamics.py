@@ -25,7 +25,7 @@ REGION_ORDER = ["transition", "kick-zone", "cluster", "unassigned"]
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg, ["chain2"])
+    return plan.ref2_models(preset_cfg)
 
 
 def needs(preset: str, preset_cfg: dict) -> list[str]:

@@ -22,7 +22,7 @@ POINT_COLORS = {"cluster": "#1f77b4", "transition": "#d62728"}
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg, ["chain2"])
+    return plan.ref2_models(preset_cfg)
 
 
 def needs(preset: str, preset_cfg: dict) -> list[str]:

@@ -22,12 +22,8 @@ from .style import OUTPUT_NAMES, blank, note, panel_label
 ANALYSIS = "kick_neurons"
 
 
-def ref2(preset_cfg: dict) -> list[plan.ModelSpec]:
-    return plan.reference_models(preset_cfg, ["chain2"])
-
-
 def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in ref2(preset_cfg)]
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
 
 
 def group_title(g: dict) -> str:
@@ -44,7 +40,7 @@ def group_title(g: dict) -> str:
 
 def render(ctx: FigureContext):
     fig, axes = plt.subplots(2, 3, figsize=(9.0, 5.8), squeeze=False)
-    models = ref2(ctx.preset_cfg)
+    models = plan.ref2_models(ctx.preset_cfg)
     if not models:
         blank(axes, "no chain2 reference model in this preset")
         return fig

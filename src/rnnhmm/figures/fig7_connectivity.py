@@ -20,12 +20,8 @@ ANALYSIS = "connectivity"
 BLOCKS = (("GG", "W[G, G]: kick ↔ kick"), ("GP", "W[G, P]: populations → kick"), ("PP", "W[P, P]: populations"))
 
 
-def ref2(preset_cfg: dict) -> list[plan.ModelSpec]:
-    return plan.reference_models(preset_cfg, ["chain2"])
-
-
 def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in ref2(preset_cfg)]
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
 
 
 def draw_block(ax, M: np.ndarray, row_split: int | None, col_split: int | None, title: str, fig) -> None:
@@ -55,7 +51,7 @@ def draw_pair(axes, fig, arrays: dict, pair: str) -> None:
 
 def render(ctx: FigureContext):
     fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.4), squeeze=False)
-    models = ref2(ctx.preset_cfg)
+    models = plan.ref2_models(ctx.preset_cfg)
     if not models:
         note(axes[0, 1], "no chain2 reference model in this preset")
         return fig

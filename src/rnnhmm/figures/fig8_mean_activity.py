@@ -20,12 +20,8 @@ ANALYSIS = "mean_activity"
 LINE = {"G1": "#1f77b4", "G2": "#d62728", "P1": "#2ca02c", "P2": "#9467bd"}
 
 
-def ref2(preset_cfg: dict) -> list[plan.ModelSpec]:
-    return plan.reference_models(preset_cfg, ["chain2"])
-
-
 def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in ref2(preset_cfg)]
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
 
 
 def shade_outputs(ax, t: np.ndarray, o: np.ndarray) -> None:
@@ -41,7 +37,7 @@ def shade_outputs(ax, t: np.ndarray, o: np.ndarray) -> None:
 def render(ctx: FigureContext):
     fig, axes = plt.subplots(2, 1, figsize=(8.0, 4.6), sharex=True, squeeze=False)
     axes = axes[:, 0]
-    models = ref2(ctx.preset_cfg)
+    models = plan.ref2_models(ctx.preset_cfg)
     if not models:
         note(axes[0], "no chain2 reference model in this preset")
         return fig

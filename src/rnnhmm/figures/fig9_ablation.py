@@ -26,17 +26,13 @@ TITLES = {"kick": "kick group (c_rec = μ)", "noise": "noise projection (c_in = 
 MU_STYLE = ((1.0, "0.5", "μ = 1"), (0.0, "#1f77b4", "μ = 0"), (1.9, "#d62728", "μ = 1.9"))
 
 
-def ref2(preset_cfg: dict) -> list[plan.ModelSpec]:
-    return plan.reference_models(preset_cfg, ["chain2"])
-
-
 def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in ref2(preset_cfg)]
+    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
 
 
 def render_group(ctx: FigureContext, group: int):
     fig, axes = plt.subplots(2, 3, figsize=(10.0, 6.0), squeeze=False)
-    models = ref2(ctx.preset_cfg)
+    models = plan.ref2_models(ctx.preset_cfg)
     if not models:
         blank(axes, "no chain2 reference model in this preset")
         return fig
