@@ -49,3 +49,28 @@ def test_gumbel_straight_through_is_an_exact_categorical_draw_with_soft_gradient
     assert np.all(np.abs(freq - p) < 5 * np.sqrt(p * (1 - p) / 200000))
     (y[:, 0].sum()).backward()
     assert logits.grad is not None and torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+
+
+def test_step_logits_and_its_backward_match_autograd_through_states():
+    """The hand-written BPTT of NoiseRNN.step_logits (the training forward pass) gives the values and
+    the gradients (W, U, A and the noise) of autograd through logits(states(noise))."""
+    model = NoiseRNN(40, 7, generator=torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(4)
+    noise = torch.randn(33, 25, 7, generator=g)
+    weights = torch.randn(33, 25, 3, generator=g)
+
+    def grads(fn):
+        for p in model.parameters():
+            p.grad = None
+        x = noise.clone().requires_grad_()
+        z = fn(x)
+        (z * weights).sum().backward()
+        return z.detach(), [model.W.grad, model.U.grad, model.A.grad, x.grad]
+
+    z_fast, g_fast = grads(model.step_logits)
+    z_ref, g_ref = grads(lambda x: model.logits(model.states(x)))
+    assert (model.states(noise) > 0).float().mean() > 0.2  # a live network, not a trivial check
+    torch.testing.assert_close(z_fast, z_ref, rtol=1e-5, atol=1e-6)
+    for a, b in zip(g_fast, g_ref, strict=True):
+        assert b.norm() > 0
+        assert float((a - b).norm() / b.norm()) < 1e-5

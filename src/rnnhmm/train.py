@@ -105,7 +105,7 @@ def draw_inputs(key: ModelKey, stream: str, epoch: int, batch: int, shape: tuple
     b, t_len = shape
     gen_x = key.torch_gen(f"{stream}_noise:{epoch}:{batch}")
     gen_u = key.torch_gen(f"{stream}_gumbel:{epoch}:{batch}")
-    noise = torch.randn(b, t_len, dim, generator=gen_x) * sigma
+    noise = torch.randn(b, t_len, dim, generator=gen_x).mul_(sigma)  # in place: no second (B, T, d) copy
     uniforms = torch.rand(b, t_len, N_OUTPUTS, generator=gen_u)
     return noise.to(device), uniforms.to(device)
 
