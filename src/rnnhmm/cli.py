@@ -182,6 +182,23 @@ def cmd_figure(args) -> None:
     log.info("%s -> %s", args.name, ", ".join(map(str, paths)))
 
 
+def cmd_claims(args) -> None:
+    """The claims check (docs/claims.md): claims.csv and, with --html, the same table as a page."""
+    from .claims import claims_table, render_html
+
+    p = json.loads(args.params)
+    started = time.time()
+    table = claims_table(p["preset"], p["preset_cfg"], p.get("hmms", {}))
+    record = io.provenance(p, started)
+    io.write_table(args.out, table)
+    io.write_sidecar(args.out, record)
+    if args.html:
+        io.write_text(args.html, render_html(table, p["preset"]))
+        io.write_sidecar(args.html, record)
+    log.info("claims check of %s: %d of %d checks pass -> %s", p["preset"], int(table["pass"].sum()), len(table),
+             args.out)
+
+
 def cmd_info(args) -> None:
     """Print the provenance of a result file (its sidecar; for a model or checkpoint also the training
     summary meta.json) and check the file against the SHA-256 recorded there."""
@@ -250,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--params", required=True, help="JSON: preset, preset_cfg, hmms")
     s.add_argument("--out", required=True, help="output stem; .pdf and .png are written")
     s.set_defaults(func=cmd_figure)
+
+    s = sub.add_parser("claims", help="measure the paper's claims on the reference models (docs/claims.md)")
+    s.add_argument("--params", required=True, help="JSON: preset, preset_cfg, hmms")
+    s.add_argument("--out", required=True, help="the claims table (.csv)")
+    s.add_argument("--html", default=None, help="also write the table as an HTML page (the report's view)")
+    s.set_defaults(func=cmd_claims)
 
     s = sub.add_parser("info", help="print the provenance of a result file")
     s.add_argument("file")

@@ -21,6 +21,7 @@ EVAL_SUMMARY_TABLES = ("metrics.csv", "distance.csv", "transmat.csv", "freq_vol.
                        "histories.csv", "grid_summary.csv", "grid_transmat.csv", "hmm_band.csv")
 ANALYSIS_DIR = "results/{preset}/analysis/{analysis}/{hmm}/h{hidden}_d{dim}/seed{seed}"
 FIGURE_FILE = "figures/{preset}/{figure}.{ext}"
+CLAIMS_FILE = "results/{preset}/claims.{ext}"  # the claims check (docs/claims.md): csv, and html for the report
 LOG_DIR = "results/{preset}/logs"
 
 
@@ -103,3 +104,7 @@ def analysis_dir(preset: str, analysis: str, spec: ModelSpec) -> str:
 
 def figure_file(preset: str, figure: str, ext: str) -> str:
     return FIGURE_FILE.format(preset=preset, figure=figure, ext=ext)
+
+
+def claims_file(preset: str, ext: str = "csv") -> str:
+    return CLAIMS_FILE.format(preset=preset, ext=ext)

@@ -1,0 +1,506 @@
+"""The claims check (docs/claims.md) on synthetic analysis tables with known answers: a passing and a
+failing case per criterion, the boundaries, degenerate models, missing files and the CLI."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnhmm import claims, cli, io, plan
+from rnnhmm.plan import ModelSpec
+
+PRESET = "t"
+PCFG = {"grid": [{"hmms": ["chain2", "fully3"], "hidden": [8], "dim": [2], "seeds": [0, 1]}],
+        "reference": {"hidden": 8, "dim": 2, "seed": 0},
+        "train": {"evolution": {"hidden": 8, "dim": 2}}}
+HMMS = {"chain2": {"seq_len": 10}, "fully3": {"seq_len": 12}}
+CHAIN2, FULLY3 = ModelSpec("chain2", 8, 2, 0), ModelSpec("fully3", 8, 2, 0)
+MODELS = {"chain2": CHAIN2, "fully3": FULLY3}
+
+# the rows docs/claims.md asks for: (claim, check) -> the HMMs whose reference model it is measured on
+EVERY = ("chain2", "fully3")
+DOC_ROWS = {("C1", "matched_distance"): EVERY, ("C1", "transmat_sse"): EVERY,
+            ("C2", "noinput_to_origin"): EVERY, ("C2", "other_attractors"): EVERY,
+            ("C3", "switches_sigma1"): EVERY, ("C3", "phase_sets_symbol"): EVERY,
+            ("C3", "orbit_grows_with_noise"): ("chain2",),
+            ("C4", "cluster_slower"): EVERY, ("C4", "unstable_kick_vs_cluster"): EVERY,
+            ("C5", "kick_group_found"): ("chain2",), ("C5", "silencing_stops_switching"): ("chain2",),
+            ("C5", "kick_beats_random"): ("chain2",),
+            ("C6", "bifurcation_found"): ("chain2",), ("C6", "resonant_noise"): EVERY,
+            ("C7", "orbits_per_pair"): ("fully3",), ("C7", "pair_clusters_transitions"): ("fully3",)}
+
+
+# ---------------------------------------------------------------------- a world where every claim holds
+def keys(spec):
+    return {"hmm": spec.hmm, "hidden": spec.hidden, "dim": spec.dim, "seed": spec.seed}
+
+
+def eval_metrics(spec, rnn=0.5, base=0.5, sse=0.001):
+    rows = []
+    for length, (r, b, s) in ((HMMS[spec.hmm]["seq_len"], (rnn, base, sse)), (100, (9.0, 0.5, 1.0))):
+        for metric, value in (("euclid_rnn_mean", r), ("euclid_base_mean", b), ("transmat_sse_rnn_vs_emp", s),
+                              ("transmat_sse_base_vs_emp", 0.0)):
+            rows.append({**keys(spec), "T_eval": length, "N": 64, "metric": metric, "value": value})
+    return pd.DataFrame(rows)
+
+
+def eval_transmat(spec, p=None):
+    """Analytic output transitions (default: every pair switches); at T = 100 nothing switches."""
+    p = np.full((3, 3), 1 / 3) if p is None else np.asarray(p)
+    rows = []
+    for length, mat in ((HMMS[spec.hmm]["seq_len"], p), (100, np.eye(3))):
+        for source in ("hmm_analytic", "rnn"):
+            for a in range(3):
+                for b in range(3):
+                    rows.append({**keys(spec), "T_eval": length, "N": 64, "source": source, "from": a, "to": b,
+                                 "p": mat[a, b] if source == "hmm_analytic" else 1.0 * (a == b),
+                                 "row_empty": False})
+    return pd.DataFrame(rows)
+
+
+def fixed_points(origin_basin=1.0, extra=()):
+    rows = [{"kind": "origin", "gain": 0.3, "rho": np.nan, "basin_frac": origin_basin},
+            {"kind": "invariant_ray", "gain": 0.5, "rho": 0.6, "basin_frac": 0.2},  # decays to 0
+            {"kind": "fixed_ray", "gain": 1.0, "rho": 1.3, "basin_frac": 0.0},  # a saddle
+            {"kind": "slow_ray", "gain": 1.2, "rho": 1.0, "basin_frac": 0.5},  # not invariant
+            {"kind": "empirical_endpoint", "gain": 0.0, "rho": 0.5, "basin_frac": np.nan}, *extra]
+    return pd.DataFrame([{"object_id": i, "source": "test", "norm": 1.0, **r} for i, r in enumerate(rows)])
+
+
+def residency_summary(switches=50, regions=None):
+    base = {"transition": (10, 1.5, 1.0), "kick-zone": (30, 4.0, 0.0), "cluster": (60, 20.0, 0.1),
+            "unassigned": (0, np.nan, np.nan)}
+    base.update(regions or {})
+    return pd.DataFrame([{"region": r, "n_states": n, "frac_states": n / 100, "mean_rt": rt, "mean_sc": 1.0,
+                          "mean_unstable": u, "sem_unstable": np.nan, "mean_critical": 0.0, "n_total": 100,
+                          "n_switches_in_run": switches} for r, (n, rt, u) in base.items()])
+
+
+def residency_states(impure=(0,) * claims.PHASE_BINS, per_bin=10):
+    """per_bin states in the middle of each of the 36 angle bins; o = 0 on the upper half plane, 1 on the
+    lower, except ``impure[b]`` states of bin b that emit 2."""
+    width = 2 * np.pi / claims.PHASE_BINS
+    rows = []
+    for b in range(claims.PHASE_BINS):
+        angle = -np.pi + (b + 0.5) * width
+        for i in range(per_bin):
+            o = 2 if i < impure[b] else int(angle < 0)
+            r = 1.0 + 0.1 * i
+            rows.append({"idx": len(rows), "pc1": r * np.cos(angle), "pc2": r * np.sin(angle), "o": o})
+    return pd.DataFrame(rows)
+
+
+def orbit_fit(slope=1.0):
+    return pd.DataFrame([{"quantity": q, "regressor": reg, "slope": s, "intercept": 0.0, "r2": 1.0}
+                         for q, reg, s in (("r_origin", "loglog", 0.2), ("r_center", "sigma", 0.2),
+                                           ("r_center", "loglog", slope), ("area95", "loglog", 2.0))])
+
+
+def kick_groups(groups=None):
+    if groups is None:
+        groups = {"1": {"source": 0, "group": 1, "neurons": [1, 2, 3], "found": True, "effect": 0.5},
+                  "2": {"source": 2, "group": 2, "neurons": [4, 5, 6], "found": True, "effect": 0.6},
+                  "3": {"source": 1, "group": 3, "neurons": [], "found": False, "status": "no kick group found"}}
+    return {"model": CHAIN2.id, "status": "ok", "groups": groups}
+
+
+def kick_null(null=None):
+    null = np.arange(100) / 1000 if null is None else np.asarray(null)
+    return pd.DataFrame({"source": np.repeat([0, 2], len(null)), "effect": np.tile(null, 2)})
+
+
+def ablation_cp(switches=None):
+    """n_switches per (group, mu) of the kick condition (default: 20 intact, 2 silenced); the noise and
+    control conditions never stop switching."""
+    switches = {1: {0.0: 2, 1.0: 20}, 2: {0.0: 0, 1.0: 15}} if switches is None else switches
+    rows = []
+    for g, at in switches.items():
+        for cond in ("kick", "noise", "control"):
+            for mu in (0.0, 0.5, 1.0, 1.9):
+                n = at.get(mu, 10) if cond == "kick" else 30
+                rows.append({"group": g, "condition": cond, "mu": mu, "n_switches": n, "n_leaving": n // 2,
+                             "cp_mean": 1.0, "cp_std": 0.1, "n_windows": n, "cp_fallback": False,
+                             "escape_frac": 0.5, "set_size": 3})
+    return pd.DataFrame(rows)
+
+
+def evo(e_b=3, first=1, crit=(0.0, 0.01, 0.3, 0.4, 0.5)):
+    stats = pd.DataFrame({"hmm": "chain2", "epoch": np.arange(1, len(crit) + 1), "tr": 0.1,
+                          "frac_critical": crit, "frac_unstable": 0.0})
+    summary = pd.DataFrame([{"hmm": "chain2", "bif_epoch": 4, "bif_source": "override", "bif_epoch_rule": e_b,
+                             "first_epoch": first, "last_analysed": len(crit)}])
+    summary["bif_epoch_rule"] = summary["bif_epoch_rule"].astype("Int64")
+    return summary, stats
+
+
+def noise_sweep(excess=(0.1875, 0.25, 0.125, 0.25, 0.5), sigmas=(0.1, 0.5, 1.0, 2.0, 4.0)):
+    return pd.DataFrame({"sigma": sigmas, "euclid_rnn": 0.5 + np.asarray(excess), "euclid_base": 0.5,
+                         "p_sw_dom": 0.1})
+
+
+def segments(n_segments=None):
+    n_segments = {"O1O2": 5, "O2O3": 4, "O1O3": 3} if n_segments is None else n_segments
+    rows = [{"run": "pca", "pair": p, "n_in_pair": 100, "l_min_used": 20, "halvings": 0, "n_segments": n,
+             "longest": 50 if n else 0, "status": "ok" if n else "no segment longer than L_min"}
+            for p, n in n_segments.items()]
+    rows += [{"run": "residency", "pair": p, "n_in_pair": 0, "l_min_used": 5, "halvings": 2, "n_segments": 0,
+              "longest": 0, "status": "no segment longer than L_min"} for p in n_segments]
+    return pd.DataFrame(rows)
+
+
+def pair_summary(pairs=None):
+    """(pair -> {region: (n_states, mean_rt)}); default: clusters 10 steps, transitions 1.5."""
+    default = {"transition": (5, 1.5), "kick-zone": (5, 4.0), "cluster": (20, 10.0)}
+    pairs = {p: default for p in ("O1O2", "O2O3", "O1O3")} if pairs is None else pairs
+    rows = []
+    for p, regions in pairs.items():
+        for r in ("transition", "kick-zone", "cluster", "unassigned"):
+            n, rt = regions.get(r, (0, np.nan))
+            rows.append({"pair": p, "region": r, "n_states": n, "frac_states": 0.1, "mean_rt": rt, "mean_sc": 1.0,
+                         "mean_unstable": 0.5, "sem_unstable": np.nan, "mean_critical": 0.0})
+    return pd.DataFrame(rows)
+
+
+def world() -> dict:
+    """(stage, hmm, file) -> table or dict: every file the claims check reads, all claims holding."""
+    summary, stats = evo()
+    w = {}
+    for hmm, spec in MODELS.items():
+        w[("evaluate", hmm, "eval_metrics.csv")] = eval_metrics(spec)
+        w[("fixed_points", hmm, "fixed_points.csv")] = fixed_points()
+        w[("residency", hmm, "residency_summary.csv")] = residency_summary()
+        w[("residency", hmm, "residency_states.parquet")] = residency_states()
+        w[("noise_sweep", hmm, "noise_sweep.csv")] = noise_sweep()
+    w[("orbits", "chain2", "orbit_fit.csv")] = orbit_fit()
+    w[("kick_neurons", "chain2", "kick_groups.json")] = kick_groups()
+    w[("kick_neurons", "chain2", "kick_null.csv")] = kick_null()
+    w[("ablation", "chain2", "ablation_cp.csv")] = ablation_cp()
+    w[("training_evolution", "chain2", "evo_summary.csv")] = summary
+    w[("training_evolution", "chain2", "evo_stats.csv")] = stats
+    w[("evaluate", "fully3", "eval_transmat.csv")] = eval_transmat(FULLY3)
+    w[("compositional", "fully3", "subspace_segments.csv")] = segments()
+    w[("compositional", "fully3", "subspace_residency_summary.csv")] = pair_summary()
+    return w
+
+
+def path_of(root, stage, hmm, name):
+    spec = MODELS[hmm]
+    folder = plan.eval_dir(PRESET, spec) if stage == "evaluate" else plan.analysis_dir(PRESET, stage, spec)
+    return root / folder / name
+
+
+def write(root, w: dict):
+    for (stage, hmm, name), obj in w.items():
+        path = path_of(root, stage, hmm, name)
+        if name.endswith(".json"):
+            io.write_json(path, obj)
+        else:
+            io.write_table(path, obj)
+        io.write_sidecar(path, {"config": {"test": True}})
+
+
+def run(root, w=None, pcfg=PCFG):
+    write(root, world() if w is None else w)
+    return claims.claims_table(PRESET, pcfg, HMMS, root)
+
+
+def row(table, check, hmm):
+    sel = table[(table["check"] == check) & (table["model"] == MODELS[hmm].id)]
+    assert len(sel) == 1, (check, hmm, sel)
+    return sel.iloc[0]
+
+
+# ---------------------------------------------------------------------- tests
+def test_every_claim_holds_in_the_passing_world_with_one_row_per_doc_check(tmp_path):
+    table = run(tmp_path)
+    assert list(table.columns) == claims.COLUMNS
+    expected = {(c, k, MODELS[h].id) for (c, k), hmms in DOC_ROWS.items() for h in hmms}
+    got = list(zip(table["claim"], table["check"], table["model"], strict=True))
+    assert len(got) == len(set(got)) and set(got) == expected
+    failing = table[~table["pass"]]
+    assert failing.empty, failing.to_string()
+    assert table["value"].notna().all()
+    assert all(table["source"].str.len() > 0) and all(table["criterion"].str.len() > 0)
+    assert all(v["holds"] for v in claims.verdicts(table))
+
+
+def test_thresholds_are_the_ones_of_docs_claims_md():
+    assert claims.MATCHED_DISTANCE_MAX_RATIO == 1.25 and claims.TRANSMAT_SSE_MAX == 0.01
+    assert claims.NOINPUT_TO_ORIGIN_MIN == 0.95 and claims.OTHER_ATTRACTORS_MAX == 0
+    assert claims.SWITCHES_SIGMA1_MIN == 10 and claims.PHASE_BINS == 36 and claims.PHASE_SETS_SYMBOL_MIN == 0.9
+    assert (claims.ORBIT_SLOPE_MIN, claims.ORBIT_SLOPE_MAX) == (0.5, 1.5)
+    assert claims.CLUSTER_SLOWER_MIN_RATIO == 2.0 and claims.SILENCED_SWITCHES_MAX_RATIO == 0.5
+    assert claims.KICK_NULL_PERCENTILE_MIN == 0.95 and claims.RESONANCE_EDGE_MIN_RATIO == 1.5
+
+
+def _set(key, obj):
+    def mutate(w):
+        w[key] = obj
+    return mutate
+
+
+def _fp(*extra):
+    return _set(("fixed_points", "chain2", "fixed_points.csv"), fixed_points(extra=extra))
+
+
+def _ray(kind, gain, rho, basin):
+    return {"kind": kind, "gain": gain, "rho": rho, "basin_frac": basin}
+
+
+def _summ(**regions):
+    return _set(("residency", "chain2", "residency_summary.csv"), residency_summary(regions=regions))
+
+
+def _impure(k):
+    """k impure states in bin 0 (of 10), none elsewhere."""
+    return _set(("residency", "chain2", "residency_states.parquet"),
+                residency_states(impure=(k,) + (0,) * (claims.PHASE_BINS - 1)))
+
+
+def _pairs(**override):
+    default = {"transition": (5, 1.5), "kick-zone": (5, 4.0), "cluster": (20, 10.0)}
+    pairs = {p: default for p in ("O1O2", "O2O3", "O1O3")}
+    pairs.update(override)
+    return _set(("compositional", "fully3", "subspace_residency_summary.csv"), pair_summary(pairs))
+
+
+NO_O1O3 = [[0.9, 0.1, 0.0], [0.1, 0.8, 0.1], [0.0, 0.1, 0.9]]  # an HMM that never switches O1 <-> O3
+
+# (check, hmm, mutation of the passing world, expected pass, expected value or None)
+CASES = [
+    # C1: matched distance <= 1.25 x baseline (0.625 = 1.25 x 0.5 exactly); only T = seq_len counts
+    ("matched_distance", "chain2", _set(("evaluate", "chain2", "eval_metrics.csv"), eval_metrics(CHAIN2, rnn=0.625)),
+     True, 0.625),
+    ("matched_distance", "chain2", _set(("evaluate", "chain2", "eval_metrics.csv"), eval_metrics(CHAIN2, rnn=0.626)),
+     False, 0.626),
+    ("transmat_sse", "fully3", _set(("evaluate", "fully3", "eval_metrics.csv"), eval_metrics(FULLY3, sse=0.01)),
+     True, 0.01),
+    ("transmat_sse", "fully3", _set(("evaluate", "fully3", "eval_metrics.csv"), eval_metrics(FULLY3, sse=0.0101)),
+     False, 0.0101),
+    # C2
+    ("noinput_to_origin", "chain2", _set(("fixed_points", "chain2", "fixed_points.csv"), fixed_points(0.95)), True, 0.95),
+    ("noinput_to_origin", "chain2", _set(("fixed_points", "chain2", "fixed_points.csv"), fixed_points(0.94)),
+     False, 0.94),
+    ("other_attractors", "chain2", _fp(_ray("fixed_ray", 1.0, 0.9, 0.0)), False, 1),  # a stable fixed ray
+    ("other_attractors", "chain2", _fp(_ray("invariant_ray", 1.5, 1.5, 0.0)), False, 1),  # a growing attracting ray
+    ("other_attractors", "chain2", _fp(_ray("invariant_ray", 1.2, 2.0, 0.1)), False, 1),  # rollouts end on it
+    ("other_attractors", "chain2", _fp(_ray("invariant_ray", 1.0, 1.0, 0.0), _ray("fixed_ray", 1.0, 1.0, 0.0)),
+     False, 2),  # marginal: rho = gain = 1 attracts
+    ("other_attractors", "chain2", _fp(_ray("invariant_ray", 0.999, 0.5, 0.5)), True, 0),  # carries activity to 0
+    # C3
+    ("switches_sigma1", "chain2", _set(("residency", "chain2", "residency_summary.csv"), residency_summary(10)),
+     True, 10),
+    ("switches_sigma1", "chain2", _set(("residency", "chain2", "residency_summary.csv"), residency_summary(9)),
+     False, 9),
+    ("phase_sets_symbol", "chain2", _set(("residency", "chain2", "residency_states.parquet"),
+                                         residency_states(impure=(1,) * claims.PHASE_BINS)), True, 0.9),
+    ("phase_sets_symbol", "chain2", _set(("residency", "chain2", "residency_states.parquet"),
+                                         residency_states(impure=(1,) * 35 + (2,))), False, 323 / 360),
+    ("phase_sets_symbol", "chain2", _impure(5), True, 355 / 360),  # a 5/5 tie counts 5
+    ("orbit_grows_with_noise", "chain2", _set(("orbits", "chain2", "orbit_fit.csv"), orbit_fit(0.5)), True, 0.5),
+    ("orbit_grows_with_noise", "chain2", _set(("orbits", "chain2", "orbit_fit.csv"), orbit_fit(1.5)), True, 1.5),
+    ("orbit_grows_with_noise", "chain2", _set(("orbits", "chain2", "orbit_fit.csv"), orbit_fit(0.49)), False, 0.49),
+    ("orbit_grows_with_noise", "chain2", _set(("orbits", "chain2", "orbit_fit.csv"), orbit_fit(1.51)), False, 1.51),
+    # C4: cluster RT >= 2 x transition RT; unstable counts pooled over transition + kick-zone by state count
+    ("cluster_slower", "chain2", _summ(cluster=(60, 3.0, 0.1)), True, 2.0),
+    ("cluster_slower", "chain2", _summ(cluster=(60, 2.9, 0.1)), False, 2.9 / 1.5),
+    ("cluster_slower", "chain2", _summ(transition=(0, np.nan, np.nan), **{"kick-zone": (30, 4.0, 1.0)}), False, None),
+    ("cluster_slower", "chain2", _summ(cluster=(0, np.nan, np.nan)), False, None, {"unstable_kick_vs_cluster"}),
+    ("unstable_kick_vs_cluster", "chain2", _summ(cluster=(60, 20.0, 0.24)), True, 0.25),
+    ("unstable_kick_vs_cluster", "chain2", _summ(cluster=(60, 20.0, 0.25)), False, 0.25),  # equal is not more
+    ("unstable_kick_vs_cluster", "chain2", _summ(cluster=(60, 20.0, 0.3)), False, 0.25),  # unpooled mean 0.5 would pass
+    ("unstable_kick_vs_cluster", "chain2", _summ(cluster=(0, np.nan, np.nan)), False, 0.25, {"cluster_slower"}),
+    # C5
+    ("kick_group_found", "chain2", _set(("kick_neurons", "chain2", "kick_groups.json"), kick_groups({})), False, 0,
+     {"silencing_stops_switching", "kick_beats_random"}),
+    ("silencing_stops_switching", "chain2", _set(("ablation", "chain2", "ablation_cp.csv"),
+                                                 ablation_cp({1: {0.0: 10, 1.0: 20}, 2: {0.0: 0, 1.0: 15}})), True, 0.5),
+    ("silencing_stops_switching", "chain2", _set(("ablation", "chain2", "ablation_cp.csv"),
+                                                 ablation_cp({1: {0.0: 2, 1.0: 20}, 2: {0.0: 8, 1.0: 15}})),
+     False, 8 / 15),  # every group must stop switching
+    ("silencing_stops_switching", "chain2", _set(("ablation", "chain2", "ablation_cp.csv"),
+                                                 ablation_cp({1: {0.0: 0, 1.0: 0}, 2: {0.0: 0, 1.0: 15}})), False, None),
+    ("silencing_stops_switching", "chain2", _set(("ablation", "chain2", "ablation_cp.csv"),
+                                                 ablation_cp({1: {0.0: 2, 1.0: 20}})), False, None),  # group 2 missing
+    ("kick_beats_random", "chain2", _set(("kick_neurons", "chain2", "kick_null.csv"), kick_null(np.arange(100) / 100)),
+     False, 0.5),
+    ("kick_beats_random", "chain2", lambda w: (
+        w.__setitem__(("kick_neurons", "chain2", "kick_null.csv"), kick_null(np.arange(100) / 100)),
+        w.__setitem__(("kick_neurons", "chain2", "kick_groups.json"), kick_groups(
+            {"1": {"source": 0, "neurons": [1, 2, 3], "found": True, "effect": 0.945},
+             "2": {"source": 2, "neurons": [4, 5, 6], "found": True, "effect": 0.99}}))), True, 0.95),
+    ("kick_beats_random", "chain2", lambda w: (
+        w.__setitem__(("kick_neurons", "chain2", "kick_null.csv"), kick_null(np.arange(100) / 100)),
+        w.__setitem__(("kick_neurons", "chain2", "kick_groups.json"), kick_groups(
+            {"1": {"source": 0, "neurons": [1, 2, 3], "found": True, "effect": 0.94}}))), False, 0.94),  # strictly above
+    # C6
+    ("bifurcation_found", "chain2", lambda w: w.update(zip(
+        [("training_evolution", "chain2", "evo_summary.csv"), ("training_evolution", "chain2", "evo_stats.csv")],
+        evo(e_b=None), strict=True)), False, None),
+    ("bifurcation_found", "chain2", lambda w: w.update(zip(
+        [("training_evolution", "chain2", "evo_summary.csv"), ("training_evolution", "chain2", "evo_stats.csv")],
+        evo(crit=(0.2, 0.2, 0.2, 0.2)), strict=True)), False, 0.2),
+    ("bifurcation_found", "chain2", lambda w: w.update(zip(
+        [("training_evolution", "chain2", "evo_summary.csv"), ("training_evolution", "chain2", "evo_stats.csv")],
+        evo(e_b=1), strict=True)), False, 0.242),  # e_b must come after the first analysed epoch
+    ("resonant_noise", "chain2", _set(("noise_sweep", "chain2", "noise_sweep.csv"),
+                                      noise_sweep(excess=(0.18, 0.25, 0.125, 0.25, 0.5))), False, 1.0),
+    ("resonant_noise", "chain2", _set(("noise_sweep", "chain2", "noise_sweep.csv"),
+                                      noise_sweep(excess=(0.5, 0.25, 0.125, 0.25, 0.1875))), True, 1.0),
+    ("resonant_noise", "fully3", _set(("noise_sweep", "fully3", "noise_sweep.csv"),
+                                      noise_sweep(excess=(0.5, 0.25, 0.3, 0.25, 0.125))), False, 4.0),  # best at an end
+    ("resonant_noise", "fully3", _set(("noise_sweep", "fully3", "noise_sweep.csv"),
+                                      noise_sweep(excess=(0.5, 0.25, 0.3, 0.25, -0.125))), False, 4.0),  # below baseline
+    ("resonant_noise", "fully3", _set(("noise_sweep", "fully3", "noise_sweep.csv"),
+                                      noise_sweep(excess=(0.5, 0.25, np.nan, 0.25, 0.6))), False, None),
+    # C7
+    ("orbits_per_pair", "fully3", _set(("compositional", "fully3", "subspace_segments.csv"),
+                                       segments({"O1O2": 5, "O2O3": 4, "O1O3": 0})), False, 2),
+    ("orbits_per_pair", "fully3", lambda w: (
+        w.__setitem__(("compositional", "fully3", "subspace_segments.csv"), segments({"O1O2": 5, "O2O3": 4, "O1O3": 0})),
+        w.__setitem__(("evaluate", "fully3", "eval_transmat.csv"), eval_transmat(FULLY3, NO_O1O3))), True, 2),
+    ("pair_clusters_transitions", "fully3",
+     _pairs(O1O3={"transition": (5, 1.5), "cluster": (20, 3.0)}), True, 2.0),
+    ("pair_clusters_transitions", "fully3",
+     _pairs(O1O3={"transition": (5, 1.5), "cluster": (20, 2.85)}), False, 1.9),
+    # a pair the HMM never switches between needs neither an orbit nor clusters
+    ("pair_clusters_transitions", "fully3", _pairs(O2O3={"cluster": (20, 10.0)}), False, None),
+    ("pair_clusters_transitions", "fully3", lambda w: (
+        _pairs(O1O3={})(w),
+        w.__setitem__(("evaluate", "fully3", "eval_transmat.csv"), eval_transmat(FULLY3, NO_O1O3))), True, 10 / 1.5),
+]
+
+
+CASES = [c if len(c) == 6 else (*c, set()) for c in CASES]  # 6th: checks the same mutation also fails
+
+
+@pytest.mark.parametrize("check, hmm, mutate, passed, value, also", CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_each_criterion_passes_and_fails_at_its_boundary(tmp_path, check, hmm, mutate, passed, value, also):
+    w = world()
+    mutate(w)
+    table = run(tmp_path, w)
+    r = row(table, check, hmm)
+    assert bool(r["pass"]) is passed, r.to_dict()
+    if value is None:
+        assert math.isnan(r["value"]), r.to_dict()
+    else:
+        assert r["value"] == pytest.approx(value, rel=1e-9), r.to_dict()
+    others = table[~(table["check"].isin({check} | also) & (table["model"] == MODELS[hmm].id))]
+    assert others["pass"].all(), others[~others["pass"]].to_string()  # the mutation touched only this check
+
+
+def test_a_degenerate_untrained_model_gives_nan_and_fail_never_a_crash(tmp_path):
+    """Smoke-like chain2: no switch, no cluster, no kick group, no bifurcation, a failed matching."""
+    w = world()
+    summary, stats = evo(e_b=None, crit=(0.0, 0.0, 0.0))
+    w.update({
+        ("evaluate", "chain2", "eval_metrics.csv"): eval_metrics(CHAIN2, rnn=np.nan, sse=np.nan),
+        ("fixed_points", "chain2", "fixed_points.csv"): fixed_points(np.nan)[:1],
+        ("residency", "chain2", "residency_summary.csv"): residency_summary(
+            0, {"transition": (0, np.nan, np.nan), "kick-zone": (0, np.nan, np.nan), "cluster": (0, np.nan, np.nan),
+                "unassigned": (200, 60.0, 0.0)}),
+        ("residency", "chain2", "residency_states.parquet"): residency_states().iloc[:0],
+        ("orbits", "chain2", "orbit_fit.csv"): orbit_fit(np.nan),
+        ("kick_neurons", "chain2", "kick_groups.json"): {"model": CHAIN2.id, "status": "no switches in the reference run",
+                                                         "sources": [0], "groups": {}},
+        ("kick_neurons", "chain2", "kick_null.csv"): pd.DataFrame(columns=["source", "effect"]),
+        ("ablation", "chain2", "ablation_cp.csv"): pd.DataFrame(columns=["group", "condition", "mu", "n_switches"]),
+        ("training_evolution", "chain2", "evo_summary.csv"): summary,
+        ("training_evolution", "chain2", "evo_stats.csv"): stats,
+        ("noise_sweep", "chain2", "noise_sweep.csv"): noise_sweep(excess=(np.nan,) * 5),
+    })
+    table = run(tmp_path, w)
+    mine = table[table["model"] == CHAIN2.id].set_index("check")
+    # only C2's "no other attractor" holds: no ray was found at all
+    assert mine["pass"].sum() == 1 and mine.loc["other_attractors", "pass"], mine.to_string()
+    assert mine.loc["other_attractors", "value"] == 0 and mine.loc["kick_group_found", "value"] == 0
+    assert mine.loc["switches_sigma1", "value"] == 0
+    nan_checks = set(mine.index) - {"other_attractors", "kick_group_found", "switches_sigma1"}
+    assert mine.loc[sorted(nan_checks), "value"].isna().all(), mine.to_string()
+    assert table[table["model"] == FULLY3.id]["pass"].all()
+    claims.render_html(table, PRESET)  # NaN renders too
+
+
+def test_a_missing_input_file_is_an_error_naming_the_file(tmp_path):
+    w = world()
+    del w[("residency", "fully3", "residency_summary.csv")]
+    with pytest.raises(io.ResultFileError) as err:
+        run(tmp_path, w)
+    assert str(path_of(tmp_path, "residency", "fully3", "residency_summary.csv")) in str(err.value)
+
+
+def test_a_table_without_a_needed_column_is_an_error_naming_the_file(tmp_path):
+    w = world()
+    w[("orbits", "chain2", "orbit_fit.csv")] = orbit_fit().drop(columns="slope")
+    with pytest.raises(io.ResultFileError, match=r"orbit_fit\.csv: missing column\(s\) slope"):
+        run(tmp_path, w)
+
+
+def test_needs_lists_exactly_the_folders_and_files_it_reads(tmp_path):
+    need = set(claims.needs(PRESET, PCFG))
+    c2, f3 = CHAIN2, FULLY3
+    expected = {f"{plan.eval_dir(PRESET, m)}/eval_metrics.csv" for m in (c2, f3)}
+    expected |= {f"{plan.eval_dir(PRESET, f3)}/eval_transmat.csv"}
+    expected |= {plan.analysis_dir(PRESET, a, m) for a in ("fixed_points", "residency", "noise_sweep") for m in (c2, f3)}
+    expected |= {plan.analysis_dir(PRESET, a, c2)
+                 for a in ("orbits", "kick_neurons", "ablation", "training_evolution")}
+    expected |= {plan.analysis_dir(PRESET, "compositional", f3)}
+    assert need == expected
+    # and the claims check reads nothing else: with only those files present it runs
+    table = run(tmp_path)
+    assert len(table) == sum(len(h) for h in DOC_ROWS.values())
+
+
+def test_bifurcation_needs_an_evolution_model(tmp_path):
+    pcfg = {**PCFG, "train": {"evolution": {"hidden": 99, "dim": 2}}}
+    assert not any("training_evolution" in p for p in claims.needs(PRESET, pcfg))
+    w = world()
+    del w[("training_evolution", "chain2", "evo_summary.csv")], w[("training_evolution", "chain2", "evo_stats.csv")]
+    r = row(run(tmp_path, w, pcfg), "bifurcation_found", "chain2")
+    assert not r["pass"] and math.isnan(r["value"]) and "checkpoints" in r["criterion"]
+
+
+def test_a_preset_without_chain2_has_no_c5_rows(tmp_path):
+    pcfg = {**PCFG, "grid": [{"hmms": ["fully3"], "hidden": [8], "dim": [2], "seeds": [0]}]}
+    table = run(tmp_path, pcfg=pcfg)
+    assert set(table["model"]) == {FULLY3.id}
+    assert not {"C5"} & set(table["claim"]) and table["pass"].all()
+
+
+def test_phase_fraction_and_null_percentile():
+    assert math.isnan(claims.phase_majority_fraction([], [], []))
+    # states on either side of the angle 0 and of the ±π seam fall into four different bins
+    assert claims.phase_majority_fraction([1, 1, -1, -1], [0.1, -0.1, 1e-3, -1e-3], [0, 1, 2, 2]) == 1.0
+    assert claims.phase_majority_fraction([1, 1], [1, 1], [0, 1]) == 0.5
+    assert claims.null_percentile(0.5, [0.1, 0.5, 0.6, np.nan]) == pytest.approx(1 / 3)
+    assert math.isnan(claims.null_percentile(0.5, []))
+
+
+def test_cli_writes_the_csv_and_the_html_atomically_with_provenance(tmp_path, monkeypatch):
+    write(tmp_path, world())
+    monkeypatch.chdir(tmp_path)
+    out, page = tmp_path / "results/t/claims.csv", tmp_path / "results/t/claims.html"
+    params = json.dumps({"preset": PRESET, "preset_cfg": PCFG, "hmms": HMMS})
+    assert cli.main(["claims", "--params", params, "--out", str(out), "--html", str(page)]) == 0
+    table = io.read_table(out)  # checks the sidecar's SHA-256
+    assert list(table.columns) == claims.COLUMNS and table["pass"].all()
+    for p in (out, page):
+        rec = io.read_json(io.sidecar_path(p))
+        assert rec["sha256"] == io.file_sha256(p) and rec["config"]["preset"] == PRESET
+    text = page.read_text()
+    assert "<table>" in text and "matched_distance" in text and CHAIN2.id in text
+    assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_cli_names_a_missing_file_and_exits_2(tmp_path, monkeypatch, caplog):
+    w = world()
+    del w[("kick_neurons", "chain2", "kick_groups.json")]
+    write(tmp_path, w)
+    monkeypatch.chdir(tmp_path)
+    params = json.dumps({"preset": PRESET, "preset_cfg": PCFG, "hmms": HMMS})
+    assert cli.main(["claims", "--params", params, "--out", "claims.csv"]) == 2
+    assert "kick_neurons/chain2/h8_d2/seed0/kick_groups.json" in caplog.text
+    assert not (tmp_path / "claims.csv").exists()
