@@ -3,13 +3,26 @@
 import re
 import time
 
+import pandas as pd
 import pytest
 import yaml
 
 from conftest import copy_repo, snakemake
-from rnnhmm import figures
+from rnnhmm import figures, plan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# docs/claims.md: (claim, check) -> the HMMs whose reference model it is measured on
+REFS, REF2, COMPOSITIONAL = ("chain2", "chain3", "chain4", "chain5", "fully3", "cyclic4"), ("chain2",), ("fully3", "cyclic4")
+CLAIM_CHECKS = {
+    ("C1", "matched_distance"): REFS, ("C1", "transmat_sse"): REFS,
+    ("C2", "noinput_to_origin"): REFS, ("C2", "other_attractors"): REFS,
+    ("C3", "switches_sigma1"): REFS, ("C3", "phase_sets_symbol"): REFS, ("C3", "orbit_grows_with_noise"): REF2,
+    ("C4", "cluster_slower"): REFS, ("C4", "unstable_kick_vs_cluster"): REFS,
+    ("C5", "kick_group_found"): REF2, ("C5", "silencing_stops_switching"): REF2, ("C5", "kick_beats_random"): REF2,
+    ("C6", "bifurcation_found"): REF2, ("C6", "resonant_noise"): REFS,
+    ("C7", "orbits_per_pair"): COMPOSITIONAL, ("C7", "pair_clusters_transitions"): COMPOSITIONAL,
+}
 
 
 # smoke_run (the smoke preset end to end, once per session) lives in conftest.py: the determinism
@@ -25,6 +38,16 @@ def test_smoke_workflow_renders_every_figure(smoke_run):
         assert pdf.read_bytes()[:5] == b"%PDF-", name
         head = png.read_bytes()
         assert head[:8] == PNG_MAGIC and len(head) > 5000, name
+    # the claims check: one row per (claim, check, reference model) of docs/claims.md; smoke models are
+    # untrained, so whether a check passes is not asserted
+    table = pd.read_csv(work / "results/smoke/claims.csv")
+    assert list(table.columns) == ["claim", "check", "model", "value", "criterion", "pass", "source"]
+    pcfg = yaml.safe_load((work / "config.yaml").read_text())["presets"]["smoke"]
+    expected = [(c, k, m.id) for (c, k), hmms in CLAIM_CHECKS.items() for m in plan.reference_models(pcfg, list(hmms))]
+    got = list(zip(table["claim"], table["check"], table["model"], strict=True))
+    assert expected and sorted(got) == sorted(expected) and len(set(got)) == len(got)
+    assert set(table["pass"].astype(str)) <= {"True", "False"}
+    assert "<table>" in (work / "results/smoke/claims.html").read_text()
     print(f"smoke workflow wall time: {wall:.1f} s")
 
 
@@ -39,6 +62,7 @@ def test_report_has_every_figure_with_its_caption(smoke_run):
         assert f"{name}.png" in html, name
         first_line = figures.caption(name).splitlines()[0]
         assert first_line.split(":")[0] in html, name
+    assert "claims.html" in html and "claims.csv" in html and "Claims check of preset" in html
 
 
 @pytest.mark.workflow

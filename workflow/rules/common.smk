@@ -8,7 +8,7 @@ from pathlib import Path
 _SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(_SRC))
 
-from rnnhmm import codedeps, figures, plan  # noqa: E402
+from rnnhmm import claims, codedeps, figures, plan  # noqa: E402
 from rnnhmm.config import ConfigError, hmm_params, train_params, validate  # noqa: E402
 from rnnhmm.dynamics import registry  # noqa: E402
 
@@ -102,5 +102,9 @@ def analysis_inputs(w):
     return inputs
 
 
+def claims_files(preset):
+    return [plan.claims_file(preset, ext) for ext in ("csv", "html")]
+
+
 def all_targets(preset):
-    return eval_files(preset) + figure_files(preset)
+    return eval_files(preset) + figure_files(preset) + claims_files(preset)
