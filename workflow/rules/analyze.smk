@@ -19,6 +19,8 @@ rule analyze:
         ),
     log:
         "results/{preset}/logs/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.log",
+    benchmark:
+        "results/{preset}/benchmarks/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.tsv"
     wildcard_constraints:
         analysis="|".join(ANALYSES),
     threads: lambda w: ANALYSES[w.analysis].threads

@@ -20,7 +20,7 @@ rule train:
         "results/{preset}/logs/train/{hmm}_h{hidden}_d{dim}_s{seed}.log",
     benchmark:
         "results/{preset}/benchmarks/train/{hmm}_h{hidden}_d{dim}_s{seed}.tsv"
-    threads: lambda w: 1 if w.preset == "smoke" else 2
+    threads: lambda w: 1 if w.preset in ("smoke", "laptop") else 2
     resources:
         mem_mb=lambda w, attempt: TRAIN_MEM_MB.get(w.preset, 6000) * attempt,
         runtime=lambda w, attempt: TRAIN_RUNTIME_MIN.get(w.preset, 1440) * attempt,
