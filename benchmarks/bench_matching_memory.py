@@ -14,8 +14,6 @@ import resource
 import sys
 import time
 
-import numpy as np
-
 from rnnhmm.evaluate import matched_distance
 from rnnhmm.hmm import build_hmm
 from rnnhmm.rng import numpy_rng
