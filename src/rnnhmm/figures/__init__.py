@@ -14,6 +14,10 @@ import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import plan
+
+NO_REF2 = "no chain2 reference model in this preset"
+
 FIGURES: dict[str, str] = {
     info.name: f"{__name__}.{info.name}" for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
     if info.name.startswith("fig")
@@ -29,6 +33,12 @@ class FigureContext:
 
     def path(self, relative: str) -> Path:
         return self.root / relative
+
+    def ref2(self, analysis: str) -> tuple[plan.ModelSpec, Path] | None:
+        """The preset's reference 2-state model and its ``analysis`` folder; None (draw ``NO_REF2``)
+        when the preset has no such model."""
+        models = plan.ref2_models(self.preset_cfg)
+        return (models[0], self.path(plan.analysis_dir(self.preset, analysis, models[0]))) if models else None
 
 
 def module(name: str):

@@ -17,7 +17,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from .. import plan
 from ..hmm import build_hmm
 from ..io import read_table
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
 
 TABLES = ["distance.csv", "transmat.csv", "freq_vol.csv"]
@@ -149,7 +149,7 @@ def performance(fig, cells, ctx: FigureContext, model) -> None:
     if model is None:
         for ax in axes:
             ax.axis("off")
-        note(axes[0], "no chain2 reference model in this preset")
+        note(axes[0], NO_REF2)
         return
     load = lambda t: read_table(ctx.path(plan.eval_summary_file(ctx.preset, t)))  # noqa: E731
     sel = lambda df: df[(df["hmm"] == model.hmm) & (df["hidden"] == model.hidden) & (df["dim"] == model.dim)  # noqa: E731

@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import plan
 from ..io import read_table
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
 
 ANALYSIS = "training_evolution"
@@ -181,7 +181,7 @@ def render(ctx: FigureContext):
         ax = fig.add_subplot(111)
         ax.axis("off")
         why = f"{missing[0].id} is not an evolution run (no per-epoch checkpoints)" if missing else \
-            "no chain2 reference model in this preset"
+            NO_REF2
         note(ax, why)
         return fig
     spec = models[0]

@@ -14,7 +14,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 
 from .. import plan
 from ..io import read_table
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import note, panel_label
 
 ANALYSIS = "residency"
@@ -113,13 +113,13 @@ def draw_row(axes, folder, title: str, labels: bool = False):
 
 
 def render(ctx: FigureContext):
-    refs = models(ctx.preset_cfg)
+    ref = ctx.ref2(ANALYSIS)
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-    if not refs:
-        note(axes[0], "no chain2 reference model in this preset")
+    if ref is None:
+        note(axes[0], NO_REF2)
         return fig
-    m = refs[0]
-    draw_row(axes, ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m)), m.hmm, labels=True)
+    m, folder = ref
+    draw_row(axes, folder, m.hmm, labels=True)
     fig.suptitle(f"Local dynamics of {m.id}: clusters, kick-zones and transitions")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the suptitle
     return fig

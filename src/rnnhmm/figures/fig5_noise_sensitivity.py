@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 
 from .. import plan
 from ..io import read_json, read_table
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, note, panel_label
 
 ANALYSIS = "noise_sensitivity"
@@ -86,16 +86,15 @@ def draw_spread(axes, folder):
 
 
 def render(ctx: FigureContext):
-    refs = models(ctx.preset_cfg)
+    ref = ctx.ref2(ANALYSIS)
     fig = plt.figure(figsize=(16, 6))
     gs = fig.add_gridspec(2, 6, height_ratios=[1, 1])
     top = [fig.add_subplot(gs[0, j]) for j in range(6)]
     bottom = [fig.add_subplot(gs[1, 0:3]), fig.add_subplot(gs[1, 3:6])]
-    if not refs:
-        note(top[0], "no chain2 reference model in this preset")
+    if ref is None:
+        note(top[0], NO_REF2)
         return fig
-    m = refs[0]
-    folder = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    m, folder = ref
     draw_traj_panels(top, folder, f"{m.hmm} ({m.id})")
     draw_spread(bottom, folder)
     panel_label(top[0], "A")

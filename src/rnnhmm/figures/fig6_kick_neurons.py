@@ -16,7 +16,7 @@ from matplotlib.colors import TwoSlopeNorm
 
 from .. import plan
 from ..io import read_json, read_table
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import OUTPUT_NAMES, blank, note, panel_label
 
 ANALYSIS = "kick_neurons"
@@ -40,12 +40,11 @@ def group_title(g: dict) -> str:
 
 def render(ctx: FigureContext):
     fig, axes = plt.subplots(2, 3, figsize=(9.0, 5.8), squeeze=False)
-    models = plan.ref2_models(ctx.preset_cfg)
-    if not models:
-        blank(axes, "no chain2 reference model in this preset")
+    ref = ctx.ref2(ANALYSIS)
+    if ref is None:
+        blank(axes, NO_REF2)
         return fig
-    m = models[0]
-    d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    m, d = ref
     kick = read_json(d / "kick_groups.json")
     pre = read_table(d / "kick_preact.parquet")
     evr = kick.get("preact_evr", [0.0, 0.0]) + [0.0, 0.0]

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import plan
 from ..io import read_json, read_npz
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import note, panel_label
 
 ANALYSIS = "connectivity"
@@ -51,12 +51,11 @@ def draw_pair(axes, fig, arrays: dict, pair: str) -> None:
 
 def render(ctx: FigureContext):
     fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.4), squeeze=False)
-    models = plan.ref2_models(ctx.preset_cfg)
-    if not models:
-        note(axes[0, 1], "no chain2 reference model in this preset")
+    ref = ctx.ref2(ANALYSIS)
+    if ref is None:
+        note(axes[0, 1], NO_REF2)
         return fig
-    m = models[0]
-    d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    m, d = ref
     pops = read_json(d / "populations.json")
     if "12" not in pops["pairs"]:
         for ax in axes[0]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import plan
 from ..io import read_json, read_table
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
 
 ANALYSIS = "mean_activity"
@@ -37,12 +37,11 @@ def shade_outputs(ax, t: np.ndarray, o: np.ndarray) -> None:
 def render(ctx: FigureContext):
     fig, axes = plt.subplots(2, 1, figsize=(8.0, 4.6), sharex=True, squeeze=False)
     axes = axes[:, 0]
-    models = plan.ref2_models(ctx.preset_cfg)
-    if not models:
-        note(axes[0], "no chain2 reference model in this preset")
+    ref = ctx.ref2(ANALYSIS)
+    if ref is None:
+        note(axes[0], NO_REF2)
         return fig
-    m = models[0]
-    d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    m, d = ref
     info = read_json(d / "mean_activity.json")
     tbl = read_table(d / "mean_activity.csv")
     tbl = tbl[tbl["t"] < int(info.get("show_steps", 200))]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import plan
 from ..io import read_json, read_table
-from . import FigureContext
+from . import NO_REF2, FigureContext
 from .style import OUTPUT_NAMES, blank, note, panel_label
 
 ANALYSIS = "ablation"
@@ -32,12 +32,11 @@ def needs(preset: str, preset_cfg: dict) -> list[str]:
 
 def render_group(ctx: FigureContext, group: int):
     fig, axes = plt.subplots(2, 3, figsize=(10.0, 6.0), squeeze=False)
-    models = plan.ref2_models(ctx.preset_cfg)
-    if not models:
-        blank(axes, "no chain2 reference model in this preset")
+    ref = ctx.ref2(ANALYSIS)
+    if ref is None:
+        blank(axes, NO_REF2)
         return fig
-    m = models[0]
-    d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, m))
+    m, d = ref
     info = read_json(d / "ablation_sets.json")
     cp = read_table(d / "ablation_cp.csv")
     traj = read_table(d / "ablation_traj.parquet")
