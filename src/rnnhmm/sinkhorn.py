@@ -340,19 +340,17 @@ class _FastSinkhorn(torch.autograd.Function):
         px = torch.empty_like(yd) if want_y else None
         f_fin = _softmin(eps, c_xy, b_log + g_ab / eps, torch.empty_like(f_ba), yd if want_x else None, py, compiled)
         g_fin = _softmin(eps, c_yx, a_log + f_ba / eps, torch.empty_like(g_ab), xd if want_y else None, px, compiled)
-        del c_xy, c_yx
+        del c_xy, c_yx  # the buffers stay in _WORK; C_xx and C_yy overwrite the "c_xy" one
 
         # the debiasing problems OT_ε(α, α) and OT_ε(β, β)
         c_xx = _cost(xd, xd, "c_xy")
         f_aa, qx = _symmetric_problem(c_xx, a_log, eps_list, xd if want_x else None, compiled)
-        del c_xx
         eps_key = (blur, scaling, tuple(float(e) for e in eps_list))
         g_bb = None if (cache is None or want_y) else cache.get(yd, eps_key)
         qy = None
         if g_bb is None:
             c_yy = _cost(yd, yd, "c_xy")
             g_bb, qy = _symmetric_problem(c_yy, b_log, eps_list, yd if want_y else None, compiled)
-            del c_yy
             if cache is not None and not want_y:
                 cache.put(yd, eps_key, g_bb)
 
