@@ -1,7 +1,9 @@
 """`rnnhmm <stage>`: the entry points the workflow rules call (and users call by hand).
 
 Each stage takes its whole configuration slice as one JSON object (``--params``), so a rule's
-params are exactly what the stage depends on.
+params are exactly what the stage depends on.  Malformed JSON, a value that is not an object or a
+missing required key (declared next to each stage's parser) stop the stage with one error line and
+exit code 2 before anything is written.
 """
 
 from __future__ import annotations
@@ -25,6 +27,42 @@ def _setup_logging(verbose: bool = False) -> None:
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
 
 
+class ParamsError(ValueError):
+    """``--params`` is not a JSON object holding every key its stage requires."""
+
+
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+               type(None): "null"}
+
+
+def stage_params(args) -> dict:
+    """The stage's ``--params`` parsed: a JSON object with every key of ``args.required`` (set next to the
+    stage's parser).  Anything else raises ParamsError with a one-line message."""
+    try:
+        p = json.loads(args.params)
+    except json.JSONDecodeError as err:
+        raise ParamsError(f"--params is not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    if not isinstance(p, dict):
+        raise ParamsError(f"--params must be a JSON object, got {_JSON_TYPES.get(type(p), type(p).__name__)}")
+    required = getattr(args, "required", ())
+    missing = [k for k in required if k not in p]
+    if missing:
+        raise ParamsError(f"--params of '{args.stage}' is missing required key(s) {', '.join(missing)}; "
+                          f"required: {', '.join(required)}")
+    return p
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of the integer options that count something (--threads): an integer >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is out of range; allowed: an integer >= 1")
+    return n
+
+
 def _threads(n: int | None) -> None:
     if n:
         import torch
@@ -37,7 +75,7 @@ def cmd_hmm(args) -> None:
     from .hmm import build_hmm
     from .rng import numpy_rng
 
-    p = json.loads(args.params)
+    p = stage_params(args)
     started = time.time()
     hmm = build_hmm(p["name"], p["spec"])
     d = p["data"]
@@ -65,7 +103,7 @@ def load_hmm_file(path: str | Path):
 def cmd_train(args) -> None:
     from .train import ModelKey, TrainConfig, train
 
-    p = json.loads(args.params)
+    p = stage_params(args)
     _threads(args.threads)
     _, data = load_hmm_file(args.hmm_file)
     m = p["model"]
@@ -81,7 +119,7 @@ def cmd_evaluate(args) -> None:
     """Every §3 metric of one trained model (SCIENCE.md §3): tables in --out-dir."""
     from .evaluate import eval_lengths, evaluate_model
 
-    p = json.loads(args.params)
+    p = stage_params(args)
     _threads(args.threads)
     started = time.time()
     hmm, data = load_hmm_file(args.hmm_file)
@@ -113,7 +151,7 @@ def cmd_evaluate_summary(args) -> None:
     from .evaluate import summarise
     from .plan import ModelSpec, eval_dir, model_dir
 
-    p = json.loads(args.params)
+    p = stage_params(args)
     started = time.time()
     parts: dict[str, list] = {k: [] for k in ("metrics", "distance", "transmat", "freq_vol", "training", "histories")}
     for m in p["models"]:
@@ -159,9 +197,11 @@ def cmd_analyze(args) -> None:
     from .dynamics import registry
     from .plan import ModelSpec
 
-    p = json.loads(args.params)
+    p = stage_params(args)
     _threads(args.threads)
     started = time.time()
+    if args.analysis not in registry.analyses():
+        raise ParamsError(f"unknown analysis '{args.analysis}'; known: {', '.join(registry.analyses())}")
     analysis = registry.get(args.analysis)
     ctx = registry.AnalysisContext(name=analysis.name, preset=p["preset"], spec=ModelSpec(**p["model"]),
                                    base_seed=int(p["base_seed"]),
@@ -175,7 +215,7 @@ def cmd_figure(args) -> None:
     from . import figures
     from .figures.style import save
 
-    p = json.loads(args.params)
+    p = stage_params(args)
     ctx = figures.FigureContext(preset=p["preset"], preset_cfg=p["preset_cfg"], hmms_cfg=p.get("hmms", {}))
     fig = figures.render(args.name, ctx)
     paths = save(fig, args.out)
@@ -186,7 +226,7 @@ def cmd_claims(args) -> None:
     """The claims check (docs/claims.md): claims.csv and, with --html, the same table as a page."""
     from .claims import claims_table, render_html
 
-    p = json.loads(args.params)
+    p = stage_params(args)
     started = time.time()
     table = claims_table(p["preset"], p["preset_cfg"], p.get("hmms", {}))
     record = io.provenance(p, started)
@@ -234,45 +274,45 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("hmm", help="sample an HMM's train/val/test sequences")
     s.add_argument("--params", required=True, help="JSON: name, spec, seq_len, data, base_seed")
     s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_hmm)
+    s.set_defaults(func=cmd_hmm, required=("name", "spec", "seq_len", "data", "base_seed"))
 
     s = sub.add_parser("train", help="train one RNN")
     s.add_argument("--hmm-file", required=True)
     s.add_argument("--params", required=True, help="JSON: base_seed, model{hmm,hidden,dim,seed}, train{...}")
     s.add_argument("--out-dir", required=True)
-    s.add_argument("--threads", type=int, default=None)
-    s.set_defaults(func=cmd_train)
+    s.add_argument("--threads", type=_positive_int, default=None, help="at least 1")
+    s.set_defaults(func=cmd_train, required=("base_seed", "model", "train"))
 
     s = sub.add_parser("evaluate", help="emission statistics of a trained RNN vs its HMM")
     s.add_argument("--hmm-file", required=True)
     s.add_argument("--model", required=True)
     s.add_argument("--params", required=True)
     s.add_argument("--out-dir", required=True)
-    s.add_argument("--threads", type=int, default=None)
-    s.set_defaults(func=cmd_evaluate)
+    s.add_argument("--threads", type=_positive_int, default=None, help="at least 1")
+    s.set_defaults(func=cmd_evaluate, required=("base_seed", "model", "n_sequences"))
 
     s = sub.add_parser("evaluate-summary", help="aggregate every model's evaluation over seeds (grid tables)")
     s.add_argument("--params", required=True, help="JSON: preset, models [{hmm,hidden,dim,seed}, ...]")
     s.add_argument("--out-dir", required=True)
-    s.set_defaults(func=cmd_evaluate_summary)
+    s.set_defaults(func=cmd_evaluate_summary, required=("preset", "models"))
 
     s = sub.add_parser("analyze", help="run one dynamical analysis on a trained RNN")
     s.add_argument("analysis", help="a registered analysis (rnnhmm.dynamics.registry)")
     s.add_argument("--params", required=True, help="JSON: preset, base_seed, model{hmm,hidden,dim,seed}, params")
-    s.add_argument("--threads", type=int, default=None)
-    s.set_defaults(func=cmd_analyze)
+    s.add_argument("--threads", type=_positive_int, default=None, help="at least 1")
+    s.set_defaults(func=cmd_analyze, required=("preset", "base_seed", "model"))
 
     s = sub.add_parser("figure", help="render one figure from analysis tables")
     s.add_argument("name")
     s.add_argument("--params", required=True, help="JSON: preset, preset_cfg, hmms")
     s.add_argument("--out", required=True, help="output stem; .pdf and .png are written")
-    s.set_defaults(func=cmd_figure)
+    s.set_defaults(func=cmd_figure, required=("preset", "preset_cfg"))
 
     s = sub.add_parser("claims", help="measure the paper's claims on the reference models (docs/claims.md)")
     s.add_argument("--params", required=True, help="JSON: preset, preset_cfg, hmms")
     s.add_argument("--out", required=True, help="the claims table (.csv)")
     s.add_argument("--html", default=None, help="also write the table as an HTML page (the report's view)")
-    s.set_defaults(func=cmd_claims)
+    s.set_defaults(func=cmd_claims, required=("preset", "preset_cfg"))
 
     s = sub.add_parser("info", help="print the provenance of a result file")
     s.add_argument("file")
@@ -284,12 +324,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     from .config import ConfigError
+    from .dynamics.registry import ParamError
     from .hmm import HMMSpecError
     from .train import TrainingDiverged
 
     try:
         args.func(args)
-    except (io.ResultFileError, TrainingDiverged, ConfigError, HMMSpecError) as err:
+    except ParamsError as err:
+        log.error("error: %s", err)
+        return 2
+    except (io.ResultFileError, TrainingDiverged, ConfigError, HMMSpecError, ParamError) as err:
         log.error("%s: %s", type(err).__name__, err)
         return 2
     return 0

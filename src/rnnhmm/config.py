@@ -17,6 +17,10 @@ from .hmm import HMMSpecError, build_hmm
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
+# The network's number of outputs: must equal rnnhmm.model.N_OUTPUTS (tests/test_param_ranges.py checks
+# it; defined here so that validating the config does not import torch).
+N_OUTPUTS = 3
+
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the key and what is allowed."""
@@ -96,6 +100,22 @@ def _check_hmm(name: str, spec: dict) -> None:
         if matrix is not None and len({len(row) for row in matrix}) > 1:
             raise ConfigError(f"config key 'hmms.{name}.{part}.matrix' has rows of lengths {[len(r) for r in matrix]}; "
                               "allowed: a rectangular matrix (every row the same length)")
+    tr, em = spec["transitions"], spec["emissions"]
+    n_states = tr.get("n_states")
+    if tr["kind"] == "custom" and tr.get("matrix") is not None:
+        rows, cols = len(tr["matrix"]), len(tr["matrix"][0])
+        if rows != cols:
+            raise ConfigError(f"config key 'hmms.{name}.transitions.matrix' is {rows} x {cols}; "
+                              "allowed: a square matrix (M x M, one row and column per state)")
+        n_states = rows
+    emissions = em.get("matrix") if em["kind"] == "custom" else None
+    if emissions is not None:
+        if n_states is not None and len(emissions) != n_states:
+            raise ConfigError(f"config key 'hmms.{name}.emissions.matrix' has {len(emissions)} rows; the emission "
+                              f"matrix must have shape ({n_states}, K), one row per state of the transitions")
+        if len(emissions[0]) != N_OUTPUTS:
+            raise ConfigError(f"config key 'hmms.{name}.emissions.matrix' has {len(emissions[0])} columns; allowed: "
+                              f"{N_OUTPUTS} columns, one per output of the network")
     try:
         build_hmm(name, spec)
     except (HMMSpecError, KeyError, ValueError, TypeError) as err:
@@ -157,8 +177,9 @@ def _check_analysis_params(where: str, analysis_cfg: dict) -> None:
             raise ConfigError(f"config key '{where}.analysis.{name}': unknown analysis; allowed: {', '.join(known)}")
         try:
             registry.check_params(name, params)
-        except ValueError as err:
-            raise ConfigError(f"config key '{where}.analysis.{name}': {err}") from None
+        except registry.ParamError as err:
+            key = f"{where}.analysis.{name}" + (f".{err.param}" if err.param else "")
+            raise ConfigError(f"config key '{key}': {err}") from None
 
 
 # ---------------------------------------------------------------------- slices passed to the stages
