@@ -108,3 +108,14 @@ def figure_file(preset: str, figure: str, ext: str) -> str:
 
 def claims_file(preset: str, ext: str = "csv") -> str:
     return CLAIMS_FILE.format(preset=preset, ext=ext)
+
+
+def training_cost(preset_cfg: dict, hmm_cfg: dict, spec: ModelSpec) -> int:
+    """A training's relative cost for scheduling: epochs × sequence length × sequences per epoch
+    (train + validation) × (hidden + dim), in units of 10^6.  Only its order matters: the rule's
+    priority, so the longest trainings start first and a run's length does not depend on the order
+    Snakemake happens to pick."""
+    epochs = int(preset_cfg["train"]["epochs"][spec.hmm])
+    data = preset_cfg["data"]
+    work = epochs * int(hmm_cfg["seq_len"]) * (int(data["n_train"]) + int(data["n_val"])) * (spec.hidden + spec.dim)
+    return max(1, work // 10**6)

@@ -58,6 +58,16 @@ def spec_of(wildcards):
     return spec
 
 
+def train_priority(preset, spec):
+    """The scheduling priority of a training: its relative cost (plan.training_cost)."""
+    return plan.training_cost(config["presets"][preset], config["hmms"][spec.hmm], spec)
+
+
+def hmm_priority(preset, hmm):
+    """An HMM file gates its trainings: it gets the priority of its costliest one."""
+    return max((train_priority(preset, m) for m in plan.expand_grid(config["presets"][preset]) if m.hmm == hmm), default=0)
+
+
 def as_pattern(template, **fixed):
     """A plan template with some fields fixed and the rest left as wildcards."""
     out = template

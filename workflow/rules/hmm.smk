@@ -11,6 +11,7 @@ rule hmm:
         p=lambda w: json.dumps(hmm_params(config, w.preset, w.hmm)),
     log:
         "results/{preset}/logs/hmm/{hmm}.log",
+    priority: lambda w: hmm_priority(w.preset, w.hmm)
     conda:
         "../../envs/hmm.yaml"
     resources:
