@@ -84,6 +84,55 @@ def test_sigkill_mid_training_resumes_to_identical_files(tmp_path, caplog):
     assert model_files(out) == model_files(tmp_path / "whole")
 
 
+LAPTOP_SIZE = {"hidden": 150, "dim": 100}  # the laptop and paper reference network
+
+
+def test_sigkill_mid_epoch_of_a_laptop_size_training_resumes_to_the_same_weights(tmp_path):
+    """The laptop preset's network (hidden 150, input dim 100, the fast Sinkhorn backend, batches of
+    1024): SIGKILL lands inside an epoch (well after the last resume state was written and before
+    the next one), and the resumed run ends with bit-identical weights and history."""
+    hmm = tmp_path / "chain3.npz"
+    spec = {"transitions": {"kind": "target_prob", "n_states": 3, "target": 0.05}, "emissions": {"kind": "linear"},
+            "seq_len": 30, "clip": 0.9}
+    p = {"base_seed": 5, "name": "chain3", "spec": spec, "seq_len": 30,
+         "data": {"n_train": 2048, "n_val": 1024, "n_test": 8}}
+    assert cli.main(["hmm", "--params", json.dumps(p), "--out", str(hmm)]) == 0
+    train_cfg = {**TRAIN, "epochs": 4, "batch_size": 1024, "checkpoint_epochs": [2, 4], "resume_every": 1,
+                 "sinkhorn_backend": "fast"}
+
+    def args(out):
+        q = {"base_seed": 5, "model": {"hmm": "chain3", **LAPTOP_SIZE, "seed": 0}, "train": train_cfg}
+        return ["train", "--hmm-file", str(hmm), "--params", json.dumps(q), "--out-dir", str(out), "--threads", "1"]
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    whole = tmp_path / "whole"
+    subprocess.run([sys.executable, "-m", "rnnhmm.cli", *args(whole)], env=env, check=True, capture_output=True)
+    epoch_s = io.read_json(whole / "meta.json")["mean_epoch_time_s"]
+
+    out = tmp_path / "killed"
+    state = out / "_work" / "state.pt"
+    proc = subprocess.Popen([sys.executable, "-m", "rnnhmm.cli", *args(out)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 600
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    written = state.stat().st_mtime
+    time.sleep(0.5 * epoch_s)  # half-way through the next epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    done = int(io.load_torch(state, io.STATE_FORMAT)["epoch"])
+    assert state.stat().st_mtime == written, "the kill came after the next resume state: not mid-epoch"
+    assert 1 <= done < train_cfg["epochs"] and not (out / "model.pt").exists()
+
+    subprocess.run([sys.executable, "-m", "rnnhmm.cli", *args(out)], env=env, check=True, capture_output=True)
+    a, b = io.load_torch(whole / "model.pt"), io.load_torch(out / "model.pt")
+    for which in ("best", "final"):
+        for k in ("W", "U", "A"):
+            assert torch.equal(a[which][k], b[which][k]), (which, k)
+    assert model_files(out) == model_files(whole)
+
+
 def test_a_stale_state_of_another_configuration_is_not_resumed(tmp_path, caplog):
     hmm = tiny_hmm(tmp_path)
     out = tmp_path / "m"
