@@ -1,5 +1,6 @@
 """The Snakemake workflow: the smoke preset end to end, the paper DAG, config errors, code reruns."""
 
+import json
 import re
 import time
 
@@ -88,6 +89,30 @@ def test_paper_dry_run_has_the_full_grid(tmp_path, repo):
     assert res.returncode == 0, out[-2000:]
     assert re.search(r"^train\s+150$", out, re.M), out[-3000:]
     assert re.search(r"^hmm\s+6$", out, re.M)
+
+
+def test_reference_dry_run_plans_the_papers_training_of_the_reference_models(tmp_path, config):
+    """preset=reference: the six reference models x seeds 0-2 with the paper's data, optimiser, clip,
+    epochs and every epoch checkpointed (read back from the planned shell commands)."""
+    work = copy_repo(tmp_path / "repo")
+    res = snakemake(work, "-n", "-p", "--config", "preset=reference")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-2000:]
+    assert re.search(r"^train\s+18$", out, re.M), out[-3000:]
+    planned = [json.loads(m) for m in re.findall(r"rnnhmm\.cli train .*?--params '(\{.*?\})'", out)]
+    assert len(planned) == 18
+    models = sorted((p["model"]["hmm"], p["model"]["seed"]) for p in planned)
+    assert models == sorted((h, s) for h in config["hmms"] for s in (0, 1, 2))
+    paper = config["presets"]["paper"]["train"]
+    for p in planned:
+        t, hmm = p["train"], p["model"]["hmm"]
+        assert (p["model"]["hidden"], p["model"]["dim"]) == (150, 100)
+        assert t["epochs"] == {"fully3": 1000}.get(hmm, 500) == paper["epochs"][hmm]
+        assert (t["batch_size"], t["lr"], t["betas"]) == (4096, 1e-3, [0.9, 0.9])
+        assert t["clip"] == (0.3 if hmm in ("fully3", "cyclic4") else 0.9)
+        assert t["checkpoint_epochs"] == list(range(1, t["epochs"] + 1))
+    data = re.findall(r"rnnhmm\.cli hmm --params '(\{.*?\})'", out)
+    assert data and all(json.loads(d)["data"] == {"n_train": 10000, "n_val": 10000, "n_test": 10000} for d in data)
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
