@@ -16,7 +16,18 @@ from .. import plan
 from ..io import read_table
 from . import FigureContext
 from .fig4_local_dynamics import REGION_ORDER, draw_rt
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+from .style import (
+    OUTPUT_COLORS,
+    OUTPUT_NAMES,
+    RUNAWAY,
+    drawable,
+    finite,
+    finite_max,
+    fmt,
+    is_finite,
+    note,
+    panel_label,
+)
 
 HMMS = ["fully3", "cyclic4"]
 PAIRS = ["O1O2", "O2O3", "O1O3"]
@@ -36,6 +47,9 @@ def needs(preset: str, preset_cfg: dict) -> list[str]:
 def _traj(ax, df, three_d: bool, title: str, max_ic: int | None = None):
     if max_ic is not None:
         df = df[df["ic"] < max_ic]
+    ax.set_title(title)
+    if not drawable(ax, df, "pc1", "pc2", *(("pc3",) if three_d else ()), empty="no trajectory"):
+        return
     for _, tr in df.groupby("ic"):
         if three_d:
             ax.plot(tr["pc1"], tr["pc2"], tr["pc3"], color="0.75", lw=0.3)
@@ -48,46 +62,64 @@ def _traj(ax, df, three_d: bool, title: str, max_ic: int | None = None):
                 ax.scatter(sel["pc1"], sel["pc2"], sel["pc3"], s=1.5, c=c, lw=0, label=OUTPUT_NAMES[o])
             else:
                 ax.scatter(sel["pc1"], sel["pc2"], s=2, c=c, lw=0, label=OUTPUT_NAMES[o], rasterized=True)
-    ax.set_title(title)
     ax.set_xlabel("PC1")
     ax.set_ylabel("PC2")
     if three_d:
         ax.set_zlabel("PC3")
 
 
-def _contours(ax, cont, pair):
-    sub = cont[cont["pair"] == pair]
+def _contours(ax, cont, pair) -> bool:
+    """The 95 % KDE contour of the pair subspace at each noise level; False when none could be drawn."""
+    sub = finite(cont[cont["pair"] == pair], "sigma", "pc1", "pc3")
     sigmas = sorted(sub["sigma"].unique())
     cols = plt.cm.Greys(np.linspace(0.35, 0.9, max(len(sigmas), 1)))
-    for s, c in zip(sigmas, cols, strict=True):
+    drawn = False
+    for s, c in zip(sigmas, cols, strict=False):
         pts = sub[sub["sigma"] == s]
+        if len(pts) < 3:
+            continue
         try:
             sns.kdeplot(x=pts["pc1"], y=pts["pc3"], levels=[0.05], bw_adjust=3, color=c, linewidths=0.6, ax=ax)
         except (ValueError, np.linalg.LinAlgError):  # degenerate cloud (e.g. collinear points)
             continue
+        drawn = True
+    return drawn
 
 
 def _segment(ax, seg, pair, cont):
     sub = seg[(seg["pair"] == pair) & (seg["segment"] == 0)]
-    if len(cont):
-        _contours(ax, cont, pair)
+    contoured = _contours(ax, cont, pair)
     if not len(sub):
-        note(ax, f"{pair}: no in-pair segment")
+        note(ax, f"{pair}: no in-pair segment" + ("" if contoured else f"\nno contour level for {pair}"))
         return
-    ax.plot(sub["pc1"], sub["pc3"], color="0.6", lw=0.4, zorder=1)
+    shown = finite(sub, "pc1", "pc3")
+    if not len(shown):
+        note(ax, f"{pair}: {RUNAWAY}" + ("" if contoured else f"\nno contour level for {pair}"))
+        return
+    missing = [] if contoured else [f"no contour level for {pair}"]
+    if len(shown) < len(sub):
+        missing.append(f"{len(sub) - len(shown)} of {len(sub)} states non-finite (activity runaway)")
+    if missing:
+        note(ax, "\n".join(missing), top=True)
+    ax.plot(shown["pc1"], shown["pc3"], color="0.6", lw=0.4, zorder=1)
     for o, c in OUTPUT_COLORS.items():
-        s = sub[sub["o"] == o]
+        s = shown[shown["o"] == o]
         ax.scatter(s["pc1"], s["pc3"], s=3, c=c, lw=0, zorder=2, rasterized=True)
-    step = max(len(sub) // 25, 1)
-    p = sub.iloc[::step]
-    d = sub[["pc1", "pc3"]].diff().shift(-1).iloc[::step]
-    ax.quiver(p["pc1"], p["pc3"], d["pc1"], d["pc3"], angles="xy", scale_units="xy", scale=1, width=0.004,
-              color="k", zorder=3)
+    step = max(len(shown) // 25, 1)
+    p = shown.iloc[::step]
+    d = shown[["pc1", "pc3"]].diff().shift(-1).iloc[::step]
+    ok = is_finite(d["pc1"]) & is_finite(d["pc3"])
+    if ok.any():
+        ax.quiver(p["pc1"][ok], p["pc3"][ok], d["pc1"][ok], d["pc3"][ok], angles="xy", scale_units="xy", scale=1,
+                  width=0.004, color="k", zorder=3)
 
 
 def _regions(ax, summ):
     if not len(summ):
         note(ax, "no segment states")
+        return
+    if not len(finite(summ, "frac_states")):
+        note(ax, f"no finite share of segment states\n({RUNAWAY})")
         return
     piv = summ.pivot_table(index="pair", columns="region", values="frac_states", aggfunc="sum").reindex(
         columns=REGION_ORDER).fillna(0)
@@ -127,14 +159,15 @@ def render(ctx: FigureContext):
                 panel_label(ax, "A")  # (the 3-D axes of fully3 take no 2-D panel label)
             _segment(ax, seg, pair, cont)
             ev = pca[(pca["space"] == "pair") & (pca["pair"] == pair)]["evr"].to_numpy()
-            evs = f" ({100 * ev[0]:.0f}/{100 * ev[2]:.0f} %)" if len(ev) >= 3 else ""
+            evs = (f" ({fmt(100 * ev[0], '.0f')}/{fmt(100 * ev[2], '.0f')} %)"
+                   if len(ev) >= 3 and is_finite(ev[[0, 2]]).all() else "")
             ax.set(title=f"{pair} subspace{evs}", xlabel="pair-PC1", ylabel="pair-PC3")
         axg = fig.add_subplot(gs[2 * i + 1, 0])
         gres = read_table(rd / "residency_states.parquet")
         draw_rt(axg, gres, colorbar=False)
         axg.set(title=f"{m.hmm}: global residency", xlabel="PC1", ylabel="PC2")
         sres = read_table(cp / "subspace_residency.parquet")
-        max_rt = sres["rt"].max() if len(sres) else 1
+        max_rt = finite_max(sres["rt"], 1.0)
         for j, pair in enumerate(PAIRS):
             ax = fig.add_subplot(gs[2 * i + 1, 1 + j])
             sub = sres[sres["pair"] == pair]

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .style import note, panel_label
+from .style import RUNAWAY, errbar, finite, note, panel_label
 
 CHAINS = ["chain2", "chain3", "chain4", "chain5"]
 
@@ -45,9 +45,11 @@ def render(ctx: FigureContext):
     for ax, col, mcol, scol, yl in ((axes[0], "p_bar", "p_mean", "p_std", "p̄ = mean(p_O1, p_O3)"),
                                     (axes[1], "angle_bar", "a_mean", "a_std", "angle to orbit plane (deg)")):
         ax.scatter(summ["M"], summ[col], s=10, color="0.6", label="seeds", zorder=2)
-        ax.errorbar(agg["M"], agg[mcol], yerr=agg[scol], fmt="-o", color="k", ms=4, capsize=3,
+        ax.errorbar(agg["M"], agg[mcol], yerr=errbar(agg[scol]), fmt="-o", color="k", ms=4, capsize=3,
                     label="mean ± std over seeds", zorder=3)
         ax.set(xlabel="number of states M", ylabel=yl, xticks=sorted(summ["M"].unique()))
+        if not len(finite(summ, "M", col)):
+            note(ax, "no readout summary" if not len(summ) else f"no finite {col}\n({RUNAWAY})")
     axes[0].set_ylim(0, 1.05)
     axes[1].set_ylim(0, 90)
     axes[0].legend(fontsize=6, frameon=False)

@@ -18,7 +18,7 @@ from .. import plan
 from ..hmm import build_hmm
 from ..io import read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+from .style import OUTPUT_COLORS, OUTPUT_NAMES, errbar, fmt, note, panel_label
 
 TABLES = ["distance.csv", "transmat.csv", "freq_vol.csv"]
 GRAPH_ORDER = ["chain2", "chain3", "chain4", "chain5", "fully3", "cyclic4"]
@@ -134,7 +134,7 @@ def _pmat(ax, p, title, empty=None):
     ax.imshow(p, cmap="Blues", vmin=0, vmax=1)
     for a in range(3):
         for b in range(3):
-            ax.text(b, a, f"{p[a, b]:.2f}", ha="center", va="center", fontsize=6, color="white" if p[a, b] > 0.6 else "black")
+            ax.text(b, a, fmt(p[a, b]), ha="center", va="center", fontsize=6, color="white" if p[a, b] > 0.6 else "black")
     if empty is not None:
         for a in np.flatnonzero(empty):
             ax.text(1, a, "never emitted", ha="center", va="center", fontsize=5, color="C3")
@@ -165,7 +165,11 @@ def performance(fig, cells, ctx: FigureContext, model) -> None:
     d = dist[dist["T_eval"] == t].iloc[0]
     trans, fv = trans[trans["T_eval"] == t], fv[fv["T_eval"] == t]
     ax = axes[0]
-    ax.bar([0, 1], [d["rnn_mean"], d["base_mean"]], yerr=[d["rnn_std"], d["base_std"]], color=["C0", "0.7"], capsize=3)
+    means = np.array([d["rnn_mean"], d["base_mean"]], dtype=float)
+    ax.bar([0, 1], np.where(np.isfinite(means), means, 0.0), yerr=errbar([d["rnn_std"], d["base_std"]]),
+           color=["C0", "0.7"], capsize=3)
+    if not np.isfinite(means).all():
+        note(ax, "distance not finite:\n" + ", ".join(f"{k} {v:g}" for k, v in zip(("RNN", "HMM"), means, strict=True)))
     ax.set_xticks([0, 1], ["RNN\nvs HMM", "HMM\nvs HMM"])
     ax.set(ylabel="matched Euclidean distance", title=f"distance\n(T = {t}, N = {int(d['N'])})")
     conv = "" if (d["converged_rnn"] and d["converged_base"]) else " (Sinkhorn hit the iteration cap)"
@@ -176,16 +180,20 @@ def performance(fig, cells, ctx: FigureContext, model) -> None:
     _pmat(axes[2], _matrix(rnn), "P_out: RNN", empty)
     ax = axes[3]
     width = 0.27
+    shown = 0
     for s, (src, label, color) in enumerate((("rnn", "RNN", "C0"), ("hmm_emp", "HMM sample", "0.6"),
                                              ("hmm_analytic", "HMM analytic", "k"))):
         f = fv[(fv["source"] == src) & fv["stat"].str.startswith("freq_O")].set_index("stat")
         vals = [f.loc[f"freq_O{k + 1}", "mean"] if f"freq_O{k + 1}" in f.index else np.nan for k in range(3)]
         err = [f.loc[f"freq_O{k + 1}", "std"] if f"freq_O{k + 1}" in f.index else np.nan for k in range(3)]
-        err = [0 if not np.isfinite(e) else e for e in err]
+        err = errbar(err)
+        shown += int(np.isfinite(np.asarray(vals, dtype=float)).sum())
         ax.bar(np.arange(3) + (s - 1) * width, vals, width, yerr=err, color=color, label=label, capsize=2)
     ax.set_xticks(range(3), [OUTPUT_NAMES[k] for k in range(3)])
     ax.set(ylabel="output frequency (fraction of steps)", title="frequencies (± std over sequences)", ylim=(0, 1.05))
     ax.legend(frameon=False, fontsize=6)
+    if not shown:
+        note(ax, "no finite output frequency" if len(fv) else f"no frequencies at T = {t}")
     ax = axes[4]
     vol = fv[fv["stat"] == "volatility"].set_index("source")
     names = [("rnn", "RNN", "C0"), ("hmm_emp", "HMM\nsample", "0.6"), ("hmm_analytic", "HMM\nanalytic", "k")]
@@ -194,6 +202,8 @@ def performance(fig, cells, ctx: FigureContext, model) -> None:
     ax.bar(range(3), vals, yerr=errs, color=[c for _, _, c in names], capsize=3)
     ax.set_xticks(range(3), [n for _, n, _ in names])
     ax.set(ylabel=f"switches per sequence (T = {t})", title="volatility")
+    if not np.isfinite(np.asarray(vals, dtype=float)).any():
+        note(ax, "no finite volatility" if len(vol) else f"no volatility at T = {t}")
 
 
 def render(ctx: FigureContext):

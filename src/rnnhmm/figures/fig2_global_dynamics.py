@@ -20,7 +20,7 @@ import numpy as np
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, drawable, finite, fmt, is_finite, note, panel_label
 
 CHAINS = ["chain2", "chain3", "chain4", "chain5"]
 ANALYSES = ("state_space", "fixed_points", "orbits")
@@ -46,24 +46,51 @@ def scatter_by_output(ax, df, size=2, alpha=0.5, label=True):
 
 
 def pc_labels(evr) -> tuple[str, str]:
-    evr = np.asarray(evr)
-    return f"PC1 ({100 * evr[0]:.0f} %)", f"PC2 ({100 * evr[1] if len(evr) > 1 else 0:.0f} %)"
+    evr = np.asarray(evr, dtype=float)
+    pct = [f" ({fmt(100 * v, '.0f')} %)" if np.isfinite(v) else "" for v in evr[:2]]
+    pct += [""] * (2 - len(pct))
+    return f"PC1{pct[0]}", f"PC2{pct[1]}"
+
+
+def endpoint(table):
+    """(pc1, pc2) of the empirical endpoint (endpoint.csv), None when the table has no row."""
+    return (table["pc1"].iloc[0], table["pc2"].iloc[0]) if len(table) else None
 
 
 def draw_noinput(ax, noin, endpoint_pc=None, max_ic: int | None = None):
     """No-input rollouts (grey) with their start points coloured by o and the empirical endpoint (×)."""
+    missing = []
+    if not len(noin):
+        missing.append("no no-input rollout")
+    elif not len(finite(noin, "pc1", "pc2")):
+        missing.append(f"no finite no-input state ({RUNAWAY})")
     for ic, tr in noin.groupby("ic"):
         if max_ic is not None and ic >= max_ic:
             break
         ax.plot(tr["pc1"], tr["pc2"], color="0.75", lw=0.3, zorder=1)
     scatter_by_output(ax, noin[noin["t"] == 0], size=6, alpha=0.9)
-    if endpoint_pc is not None:
+    if endpoint_pc is not None and np.isfinite(np.asarray(endpoint_pc, dtype=float)).all():
         ax.scatter([endpoint_pc[0]], [endpoint_pc[1]], marker="x", s=40, c="k", zorder=4, label="empirical FP")
+    else:
+        missing.append("no finite empirical endpoint" if endpoint_pc is not None else "no empirical endpoint")
+    if missing:
+        note(ax, "\n".join(missing), top=True)
 
 
-def draw_fixed_points(ax, fp, max_slow: int = 8) -> str:
-    """Solved objects: the origin and rays drawn from it.  Returns a short summary for a title."""
-    origin = fp[fp["kind"] == "origin"].iloc[0]
+def origin_row(fp):
+    """The origin's row of fixed_points.csv, None when the table has none."""
+    rows = fp[fp["kind"] == "origin"]
+    return rows.iloc[0] if len(rows) else None
+
+
+def draw_fixed_points(ax, fp, max_slow: int = 8, say_missing: bool = True) -> str:
+    """Solved objects: the origin and rays drawn from it.  Returns a short summary for a title (without an
+    origin row: 'no solved fixed point', also written on the panel unless ``say_missing`` is False)."""
+    origin = origin_row(fp)
+    if origin is None:
+        if say_missing:
+            note(ax, "no origin in the fixed-point table")
+        return "no solved fixed point"
     ox, oy = origin["pc1"], origin["pc2"]
     ax.scatter([ox], [oy], marker="o", s=36, facecolors="none", edgecolors="k", zorder=5, label="origin (FP)")
     shown = set()
@@ -75,24 +102,36 @@ def draw_fixed_points(ax, fp, max_slow: int = 8) -> str:
         shown.add(r["kind"])
     n_fixed = int((fp["kind"] == "fixed_ray").sum())
     n_inv = int((fp["kind"] == "invariant_ray").sum())
-    return f"origin κ = {origin['kappa']:.2f}; fixed rays: {n_fixed}, invariant rays: {n_inv}"
+    return f"origin κ = {fmt(origin['kappa'])}; fixed rays: {n_fixed}, invariant rays: {n_inv}"
+
+
+def contour_failure(dens, degenerate: str) -> str:
+    """Why no contour was drawn: no density grid, a runaway one, or ``degenerate``."""
+    if not len(dens):
+        return "no density grid"
+    if not len(finite(dens, "sigma", "pc1", "pc2", "density")):
+        return f"density grid: {RUNAWAY}"
+    return degenerate
 
 
 def draw_contours(ax, dens, size, cmap=SIGMA_CMAP, label=True) -> bool:
     """95 % KDE contour per σ (and the 1–20 % band).  Returns False when nothing could be drawn."""
-    sigmas = sorted(dens["sigma"].unique()) if len(dens) else []
+    sigmas = sorted(dens.loc[is_finite(dens["sigma"]), "sigma"].unique()) if len(dens) else []
     colors = plt.get_cmap(cmap)(np.linspace(0.05, 0.9, max(len(sigmas), 1)))
     drawn = False
     for s, c in zip(sigmas, colors, strict=False):
-        row = size[np.isclose(size["sigma"], s)]
+        row = size[np.isclose(size["sigma"].astype(float), s)]
         if not len(row) or not bool(row.iloc[0].get("kde_ok", True)):
             continue
         row = row.iloc[0]
-        g = dens[dens["sigma"] == s].pivot(index="iy", columns="ix", values="density")
         d = dens[dens["sigma"] == s]
+        g = d.groupby(["iy", "ix"])["density"].mean().unstack()  # (iy, ix) is unique in a written table
         xs, ys = np.sort(d["pc1"].unique()), np.sort(d["pc2"].unique())
-        z = g.to_numpy()
-        lo, mid, hi = (row.get(k, np.nan) for k in ("level_0.01", "level_0.05", "level_0.2"))
+        z = np.ma.masked_invalid(g.to_numpy(dtype=float))
+        if z.ndim != 2 or min(z.shape) < 2 or z.shape != (len(ys), len(xs)) or z.count() == 0 \
+                or not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+            continue  # not a grid a contour can be drawn on (too few or non-finite points)
+        lo, mid, hi = (float(row.get(k, np.nan)) for k in ("level_0.01", "level_0.05", "level_0.2"))
         if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
             ax.contourf(xs, ys, z, levels=[lo, hi], colors=[c], alpha=0.2)
         if np.isfinite(mid) and z.max() > mid:
@@ -113,25 +152,26 @@ def render(ctx: FigureContext):
         evr = read_table(d["state_space"] / "pca_global.csv")["evr"].to_numpy()
         noin = read_table(d["state_space"] / "traj_noinput.parquet")
         inp = read_table(d["state_space"] / "traj_input.parquet")
-        end = read_table(d["state_space"] / "endpoint.csv").iloc[0]
+        end = endpoint(read_table(d["state_space"] / "endpoint.csv"))
         fp = read_table(d["fixed_points"] / "fixed_points.csv")
         xl, yl = pc_labels(evr)
 
         ax = axes[0, j]
-        draw_noinput(ax, noin, (end["pc1"], end["pc2"]))
-        summary = draw_fixed_points(ax, fp)
+        draw_noinput(ax, noin, end)
+        summary = draw_fixed_points(ax, fp, say_missing=False)  # (the title says what is missing)
         ax.set(title=f"{m.hmm} ({m.id}): no input\n{summary}", xlabel=xl, ylabel=yl)
 
         ax = axes[1, j]
-        ax.plot(inp["pc1"], inp["pc2"], color="0.8", lw=0.3, zorder=1)
-        scatter_by_output(ax, inp, size=4, alpha=0.8)
+        if drawable(ax, inp, "pc1", "pc2", empty="no noise-driven trajectory"):
+            ax.plot(inp["pc1"], inp["pc2"], color="0.8", lw=0.3, zorder=1)
+            scatter_by_output(ax, inp, size=4, alpha=0.8)
         ax.set(title=f"{m.hmm}: with noise (σ = 1)", xlabel=xl, ylabel=yl)
 
         ax = axes[2, j]
         dens = read_table(d["orbits"] / "orbit_density.parquet")
         size = read_table(d["orbits"] / "orbit_size.csv")
         if not draw_contours(ax, dens, size):
-            note(ax, "KDE degenerate at every σ\n(activity does not span a plane)")
+            note(ax, contour_failure(dens, "KDE degenerate at every σ\n(activity does not span a plane)"))
         ax.set(title=f"{m.hmm}: 95 % contours vs σ (std)", xlabel=xl, ylabel=yl)
         if j == 0:
             for i, lab in enumerate("ABC"):

@@ -17,12 +17,13 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from .. import plan
 from ..io import read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, finite, finite_max, fmt, note, panel_label
 
 ANALYSIS = "training_evolution"
 HMMS = ["chain2"]
@@ -46,13 +47,22 @@ def load(ctx: FigureContext, spec: plan.ModelSpec) -> dict:
     d = ctx.path(plan.analysis_dir(ctx.preset, ANALYSIS, spec))
     tables = {name: read_table(d / f"evo_{name}.{ext}") for name, ext in
               (("stats", "csv"), ("dh2", "parquet"), ("summary", "csv"), ("pca", "parquet"), ("losses", "csv"))}
-    tables["summary"] = tables["summary"].iloc[0]
+    summary = tables["summary"]
+    # no summary row: every field unknown (the panels and the caption say so)
+    tables["summary"] = summary.iloc[0] if len(summary) else pd.Series(np.nan, index=summary.columns, dtype=object)
     return tables
 
 
+def _number(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return np.nan
+
+
 def bif_epoch(summary) -> int | None:
-    e = summary["bif_epoch"]
-    return None if e is None or (isinstance(e, float) and np.isnan(e)) else int(e)
+    e = _number(summary.get("bif_epoch"))
+    return int(e) if np.isfinite(e) else None
 
 
 def _mark_bif(ax, summary) -> None:
@@ -69,8 +79,10 @@ def draw_stack(ax, t: dict) -> None:
     if not epochs:
         note(ax, "no PCA epochs")
         return
-    lim = float(np.nanmax(np.abs(pca[["pc1", "pc2"]].to_numpy()))) if len(pca) else 1.0
-    lim = lim if np.isfinite(lim) and lim > 0 else 1.0
+    lim = finite_max(np.abs(pca[["pc1", "pc2"]].to_numpy(dtype=float)), 1.0)
+    lim = lim if lim > 0 else 1.0
+    if not len(finite(pca, "pc1", "pc2")):
+        note(ax, f"no finite PCA point\n({RUNAWAY})")
     for pos, e in enumerate(epochs):
         sel = pca[pca["epoch"] == e]
         for o, color in OUTPUT_COLORS.items():
@@ -99,9 +111,9 @@ def draw_stack(ax, t: dict) -> None:
 def draw_tr(ax, t: dict) -> None:
     stats, summary = t["stats"], t["summary"]
     ax.plot(stats["epoch"], stats["tr"], "o-", ms=2.5, lw=1, color="k", label="TR")
-    conv = summary["converged_tr"]
+    conv = _number(summary.get("converged_tr"))
     if np.isfinite(conv):
-        ax.axhline(conv, color="0.4", ls="--", lw=1, label=f"converged TR = {conv:.3f}")
+        ax.axhline(conv, color="0.4", ls="--", lw=1, label=f"converged TR = {fmt(conv, '.3f')}")
     _mark_bif(ax, summary)
     if not np.isfinite(stats["tr"].to_numpy(dtype=float)).any():
         note(ax, "no complete dwell in any analysed epoch: TR undefined")
@@ -112,13 +124,15 @@ def draw_tr(ax, t: dict) -> None:
 
 def draw_fractions(ax, t: dict) -> None:
     stats, summary = t["stats"], t["summary"]
+    if not (len(finite(stats, "epoch", "frac_critical")) or len(finite(stats, "epoch", "frac_unstable"))):
+        note(ax, "no analysed epoch" if not len(stats) else f"no finite fraction\n({RUNAWAY})")
     for col, color, label in (("frac_critical", "#e07b00", "critical"), ("frac_unstable", "#2a7f62", "unstable")):
         ax.plot(stats["epoch"], stats[col], "o-", ms=2.5, lw=1, color=color, label=f"any {label}")
         if f"{col}_nf" in stats:
             ax.plot(stats["epoch"], stats[f"{col}_nf"], ls="--", lw=0.8, color=color, label=f"{label}, noise-free")
     _mark_bif(ax, summary)
     if bif_epoch(summary) is None:
-        ax.text(0.02, 0.95, f"no e_b: |Δ critical| ≤ {summary['bif_threshold']:g}", transform=ax.transAxes,
+        ax.text(0.02, 0.95, f"no e_b: |Δ critical| ≤ {_number(summary.get('bif_threshold')):g}", transform=ax.transAxes,
                 fontsize=6, color=BIF_COLOR, va="top")
     ax.set(xlabel="epoch", ylabel="fraction of time steps", ylim=(-0.03, 1.03))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -154,8 +168,11 @@ def draw_dh2(ax, t: dict, fig) -> None:
 
 def draw_losses(ax, t: dict) -> None:
     losses, summary = t["losses"], t["summary"]
-    ax.plot(losses["epoch"], losses["train_loss"], lw=1, color="k", label="train")
-    ax.plot(losses["epoch"], losses["val_loss"], lw=1, color="0.55", label="validation")
+    if not (len(finite(losses, "epoch", "train_loss")) or len(finite(losses, "epoch", "val_loss"))):
+        note(ax, "no losses recorded" if not len(losses) else f"no finite loss\n({RUNAWAY})")
+    marker = "o" if len(losses) == 1 else None  # a single epoch is a point, not a line
+    ax.plot(losses["epoch"], losses["train_loss"], lw=1, color="k", label="train", marker=marker)
+    ax.plot(losses["epoch"], losses["val_loss"], lw=1, color="0.55", label="validation", marker=marker)
     _mark_bif(ax, summary)
     ax.set(xlabel="epoch", ylabel="Sinkhorn divergence")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -166,8 +183,11 @@ def caption_note(t: dict, full: bool = True) -> str:
     """e_b and how it was found, the number of analysed epochs and (``full``) the analysis' notes."""
     s = t["summary"]
     e_b = bif_epoch(s)
+    if s.isna().all():
+        return "no training-evolution summary (evo_summary.csv has no row)"
     src = {"rule": "rule", "override": "set by hand", "none": "not found"}.get(str(s["bif_source"]), str(s["bif_source"]))
-    text = f"e_b = {e_b if e_b is not None else '—'} ({src}); {int(s['n_analysed'])} analysed epochs"
+    n = _number(s.get("n_analysed"))
+    text = f"e_b = {e_b if e_b is not None else '—'} ({src}); {f'{n:.0f}' if np.isfinite(n) else 'unknown'} analysed epochs"
     note_txt = s.get("note")
     if full and isinstance(note_txt, str) and note_txt:
         text += f"; {note_txt}"

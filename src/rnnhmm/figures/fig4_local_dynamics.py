@@ -15,13 +15,14 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from .. import plan
 from ..io import read_table
 from . import NO_REF2, FigureContext
-from .style import note, panel_label
+from .style import RUNAWAY, drawable, errbar, finite, finite_max, fmt, note, panel_label
 
 ANALYSIS = "residency"
 RT_EDGES = [1, 2, 4, 9]
 RT_COLORS = ["#d62728", "#ff7f0e", "#bcbd22", "#1f77b4"]  # transition … slow
 U_COLORS = {0: "#c7c7c7", 1: "#ff7f0e", 2: "#9467bd"}
 REGION_ORDER = ["transition", "kick-zone", "cluster", "unassigned"]
+MAX_SC_BINS = 200  # beyond this range of SC the histogram uses equal (not unit) bins
 
 
 def models(preset_cfg: dict):
@@ -33,7 +34,8 @@ def needs(preset: str, preset_cfg: dict) -> list[str]:
 
 
 def rt_cmap(max_rt: float):
-    edges = RT_EDGES + [max(float(max_rt), RT_EDGES[-1] + 1.0) + 1e-6]  # top bin includes the censored L
+    max_rt = float(max_rt) if np.isfinite(max_rt) else RT_EDGES[-1] + 1.0  # no finite RT: the default top bin
+    edges = RT_EDGES + [max(max_rt, RT_EDGES[-1] + 1.0) + 1e-6]  # top bin includes the censored L
     return ListedColormap(RT_COLORS), BoundaryNorm(edges, len(RT_COLORS)), edges
 
 
@@ -42,11 +44,17 @@ def draw_rt(ax, tbl, x="pc1", y="pc2", max_rt=None, colorbar=True):
     if not len(tbl):
         note(ax, "no states")
         return
-    cmap, norm, edges = rt_cmap(tbl["rt"].max() if max_rt is None else max_rt)
-    sc = ax.scatter(tbl[x], tbl[y], c=tbl["rt"], cmap=cmap, norm=norm, s=3, lw=0, rasterized=True)
+    shown = finite(tbl, x, y, "rt")
+    if not len(shown):
+        note(ax, f"no state with a finite position and RT\n({RUNAWAY})")
+        return
+    if len(shown) < len(tbl):
+        note(ax, f"{len(tbl) - len(shown)} of {len(tbl)} states non-finite", top=True)
+    cmap, norm, edges = rt_cmap(finite_max(shown["rt"]) if max_rt is None else max_rt)
+    sc = ax.scatter(shown[x], shown[y], c=shown["rt"], cmap=cmap, norm=norm, s=3, lw=0, rasterized=True)
     if colorbar:
         cb = plt.colorbar(sc, ax=ax, ticks=edges, fraction=0.05, pad=0.02)
-        cb.ax.set_yticklabels([f"{e:.0f}" for e in edges])
+        cb.ax.set_yticklabels([fmt(e, ".0f") for e in edges])
         cb.set_label("RT (steps)")
 
 
@@ -54,13 +62,24 @@ def draw_sc_hist(ax, tbl):
     if not len(tbl):
         note(ax, "no states")
         return
-    bins = np.arange(np.floor(tbl["sc"].min()), np.floor(tbl["sc"].max()) + 2)
+    tbl = finite(tbl, "sc")
+    if not len(tbl):
+        note(ax, f"no finite sign-change count\n({RUNAWAY})")
+        return
+    lo, hi = np.floor(tbl["sc"].min()), np.floor(tbl["sc"].max())
+    if hi - lo <= MAX_SC_BINS:  # unit bins
+        bins = np.arange(lo, hi + 2)
+    else:  # a runaway count: equal bins over its range
+        bins = np.linspace(lo, hi + 1, MAX_SC_BINS + 1)
+        note(ax, "SC range too wide for unit bins", top=True)
     which = np.clip(np.digitize(tbl["sc"], bins) - 1, 0, len(bins) - 2)
     counts = np.bincount(which, minlength=len(bins) - 1)
-    mean_rt = np.array([tbl["rt"].to_numpy()[which == i].mean() if counts[i] else np.nan for i in range(len(counts))])
-    cmap, norm, _ = rt_cmap(tbl["rt"].max())
+    rt = tbl["rt"].to_numpy(dtype=float)
+    mean_rt = np.array([np.nanmean(rt[which == i]) if counts[i] and np.isfinite(rt[which == i]).any() else np.nan
+                        for i in range(len(counts))])
+    cmap, norm, _ = rt_cmap(finite_max(rt))
     colors = [cmap(norm(v)) if np.isfinite(v) else "white" for v in mean_rt]
-    ax.bar(bins[:-1], counts, width=1.0, align="edge", color=colors, edgecolor="0.3", lw=0.3)
+    ax.bar(bins[:-1], counts, width=np.diff(bins), align="edge", color=colors, edgecolor="0.3", lw=0.3)
     ax.set(xlabel="sign changes SC (mean over rollouts)", ylabel="states")
 
 
@@ -68,19 +87,22 @@ def draw_unstable_by_region(ax, summary):
     s = summary.set_index("region").reindex(REGION_ORDER)
     x = np.arange(len(REGION_ORDER))
     mean = s["mean_unstable"].to_numpy(dtype=float)
-    sem = np.nan_to_num(s["sem_unstable"].to_numpy(dtype=float))
-    ax.bar(x, np.nan_to_num(mean), yerr=sem, color=["#d62728", "#ff7f0e", "#1f77b4", "#c7c7c7"], capsize=2)
-    for i, n in enumerate(s["n_states"].fillna(0).astype(int)):
-        ax.text(i, 0, f"n={n}" if n else "empty", ha="center", va="bottom", fontsize=6, rotation=90, color="k")
+    ok = np.isfinite(mean)
+    ax.bar(x, np.where(ok, mean, 0.0), yerr=errbar(s["sem_unstable"]), color=["#d62728", "#ff7f0e", "#1f77b4", "#c7c7c7"],
+           capsize=2)
+    n_states = s["n_states"].to_numpy(dtype=float)
+    for i, n in enumerate(n_states):
+        text = "empty" if not n or np.isnan(n) else f"n={fmt(n, '.0f')}" if np.isfinite(n) else "n non-finite"
+        text += "" if ok[i] or text == "empty" else ", U undefined"
+        ax.text(i, 0, text, ha="center", va="bottom", fontsize=6, rotation=90, color="k")
     ax.set_xticks(x, REGION_ORDER, rotation=30)
     ax.set(ylabel="unstable directions U (mean ± sem)")
 
 
 def draw_u(ax, tbl, x="pc1", y="pc2"):
-    if not len(tbl):
-        note(ax, "no states")
+    if not drawable(ax, tbl, x, y, "n_unstable", empty="no states"):
         return
-    u = np.minimum(tbl["n_unstable"].to_numpy(), 2)
+    u = np.minimum(tbl["n_unstable"].to_numpy(dtype=float), 2)
     for k, color in U_COLORS.items():
         sel = u == k
         if sel.any():
@@ -93,9 +115,9 @@ def draw_row(axes, folder, title: str, labels: bool = False):
     """The four fig4 panels of one model from its residency folder."""
     tbl = read_table(folder / "residency_states.parquet")
     summ = read_table(folder / "residency_summary.csv")
-    evr = read_table(folder / "residency_pca.csv")["evr"].to_numpy()
-    xl = f"PC1 ({100 * evr[0]:.0f} %)" if len(evr) else "PC1"
-    yl = f"PC2 ({100 * evr[1]:.0f} %)" if len(evr) > 1 else "PC2"
+    evr = read_table(folder / "residency_pca.csv")["evr"].to_numpy(dtype=float)
+    xl = f"PC1 ({fmt(100 * evr[0], '.0f')} %)" if len(evr) and np.isfinite(evr[0]) else "PC1"
+    yl = f"PC2 ({fmt(100 * evr[1], '.0f')} %)" if len(evr) > 1 and np.isfinite(evr[1]) else "PC2"
     draw_rt(axes[0], tbl)
     axes[0].set(title=f"{title}: residency time", xlabel=xl, ylabel=yl)
     draw_sc_hist(axes[1], tbl)

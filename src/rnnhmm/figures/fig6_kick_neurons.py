@@ -17,7 +17,7 @@ from matplotlib.colors import TwoSlopeNorm
 from .. import plan
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_NAMES, blank, note, panel_label
+from .style import OUTPUT_NAMES, blank, drawable, finite_max, fmt, note, panel_label
 
 ANALYSIS = "kick_neurons"
 
@@ -32,7 +32,7 @@ def group_title(g: dict) -> str:
     text = f"group {g.get('group')} (leaves {src})"
     if g.get("found"):
         z = g.get("z")
-        text += f": effect {g['effect']:.2f}, z = {z:.1f}" if z is not None else f": effect {g['effect']:.2f}"
+        text += f": effect {fmt(g['effect'])}" + (f", z = {fmt(z, '.1f')}" if z is not None else "")
         if not g.get("significant"):
             text += " (not significant)"
     return text
@@ -47,24 +47,26 @@ def render(ctx: FigureContext):
     m, d = ref
     kick = read_json(d / "kick_groups.json")
     pre = read_table(d / "kick_preact.parquet")
-    evr = kick.get("preact_evr", [0.0, 0.0]) + [0.0, 0.0]
+    evr = [v if isinstance(v, (int, float)) and np.isfinite(v) else 0.0 for v in kick.get("preact_evr", [])] + [0.0, 0.0]
     for r, label in enumerate(("1", "2")):
         g = kick["groups"].get(label)
         for c in range(3):
             ax = axes[r, c]
-            ax.set(xlabel=f"PC1 ({100 * evr[0]:.0f} %)", ylabel=f"PC2 ({100 * evr[1]:.0f} %)")
+            ax.set(xlabel=f"PC1 ({fmt(100 * evr[0], '.0f')} %)", ylabel=f"PC2 ({fmt(100 * evr[1], '.0f')} %)")
             sel = pre[(pre["group"] == int(label)) & (pre["member"] == c)] if len(pre) else pre
             if g is None or not g.get("found") or not len(sel):
                 status = g["status"] if g else f"no kick group {label}: {kick.get('status')}"
                 note(ax, "\n".join(textwrap.wrap(status, 34)))
                 ax.set_title(f"group {label}", fontsize=8)
                 continue
-            a = sel["a"].to_numpy()
-            lim = max(float(np.abs(a).max()), 1e-12)
+            ax.set_title(f"{group_title(g)}\nneuron {int(sel['neuron'].iloc[0])}", fontsize=7)
+            if not drawable(ax, sel, "pc1", "pc2", "a"):
+                continue
+            a = sel["a"].to_numpy(dtype=float)
+            lim = max(finite_max(np.abs(a), 0.0), 1e-12)
             sc = ax.scatter(sel["pc1"], sel["pc2"], c=a, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), s=3, lw=0,
                             rasterized=True)
             fig.colorbar(sc, ax=ax, shrink=0.8, label="pre-activation $a_i$")
-            ax.set_title(f"{group_title(g)}\nneuron {int(sel['neuron'].iloc[0])}", fontsize=7)
         panel_label(axes[r, 0], "AB"[r])
     fig.suptitle(f"Kick neurons of {m.id}: pre-activation ≪ 0 in clusters, ≈ 0 in kick-zones, > 0 in transitions")
     fig.tight_layout()

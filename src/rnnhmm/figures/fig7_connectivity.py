@@ -14,7 +14,7 @@ import numpy as np
 from .. import plan
 from ..io import read_json, read_npz
 from . import NO_REF2, FigureContext
-from .style import note, panel_label
+from .style import RUNAWAY, finite_max, note, panel_label
 
 ANALYSIS = "connectivity"
 BLOCKS = (("GG", "W[G, G]: kick ↔ kick"), ("GP", "W[G, P]: populations → kick"), ("PP", "W[P, P]: populations"))
@@ -30,8 +30,12 @@ def draw_block(ax, M: np.ndarray, row_split: int | None, col_split: int | None, 
         note(ax, "empty block")
         ax.set_title(title, fontsize=8)
         return
-    lim = float(np.abs(M).max()) or 1.0
+    lim = finite_max(np.abs(M), 0.0) or 1.0
     im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest", aspect="auto")
+    if not np.isfinite(M).any():
+        note(ax, f"no finite weight\n({RUNAWAY})")
+    elif not np.isfinite(M).all():
+        note(ax, f"{int((~np.isfinite(M)).sum())} of {M.size} weights non-finite", top=True)
     for s, line in ((row_split, ax.axhline), (col_split, ax.axvline)):
         if s is not None and 0 < s < (M.shape[0] if line is ax.axhline else M.shape[1]):
             line(s - 0.5, color="k", lw=0.8)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import plan
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, note, panel_label
+from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, finite, note, panel_label
 
 ANALYSIS = "mean_activity"
 LINE = {"G1": "#1f77b4", "G2": "#d62728", "P1": "#2ca02c", "P2": "#9467bd"}
@@ -48,16 +48,20 @@ def render(ctx: FigureContext):
     first = tbl.drop_duplicates("t").sort_values("t")
     for ax, names, title in ((axes[0], ("G1", "G2"), "kick groups"), (axes[1], ("P1", "P2"), "populations")):
         shade_outputs(ax, first["t"].to_numpy(), first["o"].to_numpy())
-        drawn = 0
+        drawn, runaway = 0, []
         for name in names:
             sel = tbl[tbl["group"] == name]
-            if len(sel):
+            if len(finite(sel, "t", "value")):
                 ax.plot(sel["t"], sel["value"], color=LINE[name], lw=1.0, label=name)
                 drawn += 1
+            elif len(sel):
+                runaway.append(name)
         ax.set(ylabel=f"mean activity\n({title})")
         if drawn:
             ax.legend(loc="upper right", frameon=False, ncol=2)
-        else:
+        if runaway:
+            note(ax, f"{' and '.join(runaway)}: {RUNAWAY}", top=bool(drawn))
+        elif not drawn:
             note(ax, info.get("status", "no groups"))
     if info.get("status") != "ok" and len(tbl[tbl["group"] != "none"]):
         axes[0].set_title(info["status"], fontsize=7)

@@ -18,7 +18,7 @@ import numpy as np
 from .. import plan
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_NAMES, blank, note, panel_label
+from .style import OUTPUT_NAMES, RUNAWAY, blank, errbar, finite, note, panel_label
 
 ANALYSIS = "ablation"
 SHOW_STEPS = 60
@@ -59,6 +59,8 @@ def render_group(ctx: FigureContext, group: int):
             else traj
         if not len(t):
             note(ax, g.get("traj_status", "no trajectories"))
+        elif not len(finite(t, "pc1", "pc2")):
+            note(ax, f"trajectories: {RUNAWAY}")
         for mu, color, lab in style:
             sel = t[np.isclose(t["mu"], mu)]
             for k, (_, tr) in enumerate(sel.groupby("traj")):
@@ -71,7 +73,7 @@ def render_group(ctx: FigureContext, group: int):
             note(ax, "empty target set: μ changes nothing")
         ax = axes[1, c]
         r = cp[(cp["group"] == group) & (cp["condition"] == cond)].sort_values("mu")
-        ax.errorbar(r["mu"], r["cp_mean"], yerr=r["cp_std"], color="k", lw=0.8, ms=3, marker="o", capsize=1.5)
+        ax.errorbar(r["mu"], r["cp_mean"], yerr=errbar(r["cp_std"]), color="k", lw=0.8, ms=3, marker="o", capsize=1.5)
         for mu, color, _ in style:
             hit = r[np.isclose(r["mu"], mu)]
             ax.plot(hit["mu"], hit["cp_mean"], "o", color=color, ms=7, zorder=3)
@@ -81,6 +83,10 @@ def render_group(ctx: FigureContext, group: int):
             ax.legend(frameon=False, loc="upper right", fontsize=6)
         if r["cp_mean"].isna().all():
             note(ax, "no switch windows (fewer than 2 switches at μ = 1)")
+        elif not len(finite(r, "mu", "cp_mean")):
+            note(ax, f"critical pairs: {RUNAWAY}")
+        if len(r) and not len(finite(r, "mu", "escape_frac")):
+            note(ax, "no finite escape fraction", top=True)
         ax.set(xlabel="gain μ", ylabel="critical pairs per switch window")
         tw = ax.twinx()
         tw.plot(r["mu"], r["escape_frac"], "--", color="#ff7f0e", lw=1)

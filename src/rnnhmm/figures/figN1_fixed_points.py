@@ -20,8 +20,8 @@ from matplotlib.ticker import NullFormatter
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .fig2_global_dynamics import RAY_STYLE, draw_fixed_points, pc_labels
-from .style import note, panel_label
+from .fig2_global_dynamics import RAY_STYLE, draw_fixed_points, origin_row, pc_labels
+from .style import RUNAWAY, finite, is_finite, note, panel_label
 
 ANALYSES = ("state_space", "fixed_points")
 KIND_COLOR = {k: v[0] for k, v in RAY_STYLE.items()} | {"empirical_endpoint": "k"}
@@ -69,28 +69,45 @@ def render(ctx: FigureContext):
                 ax.scatter(s["re"], s["im"], s=10 if kind != "empirical_endpoint" else 14, c=KIND_COLOR[kind],
                            marker="x" if kind == "empirical_endpoint" else "o", alpha=0.7, lw=0.8 if kind == "empirical_endpoint" else 0,
                            label=kind.replace("_", " "))
+        if not len(finite(spec, "re", "im")):
+            note(ax, "no spectrum" if not len(spec) else f"no finite eigenvalue\n({RUNAWAY})")
         ax.set_aspect("equal", adjustable="datalim")
         ax.set(title=f"{m.id}: spectra of D_s W", xlabel="Re λ", ylabel="Im λ")
 
         ax = axes[1, j]
-        rays = fp[fp["kind"].isin(["fixed_ray", "invariant_ray", "slow_ray"])]
-        origin = fp[fp["kind"] == "origin"].iloc[0]
+        rays = finite(fp[fp["kind"].isin(["fixed_ray", "invariant_ray", "slow_ray"])], "q", "gain")
+        origin = origin_row(fp)
         if len(rays):
-            ax.scatter(np.maximum(rays["q"], 1e-18), rays["gain"], s=8 + 80 * rays["basin_frac"].fillna(0),
+            ax.scatter(np.maximum(rays["q"], 1e-18), rays["gain"],
+                       s=8 + 80 * rays["basin_frac"].where(is_finite(rays["basin_frac"]), 0).clip(0, 1),
                        c=[KIND_COLOR[k] for k in rays["kind"]], alpha=0.7, lw=0)
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())
+        elif fp["kind"].isin(["fixed_ray", "invariant_ray", "slow_ray"]).any():
+            note(ax, f"no ray with a finite speed and gain\n({RUNAWAY})")
         else:
-            note(ax, "no ray found: only the origin")
+            note(ax, "no ray found: only the origin" if origin is not None else "no solved object")
         ax.axhline(1.0, color="0.5", lw=0.6)
-        ax.axhline(origin["kappa"], color="k", ls="--", lw=0.8, label=f"origin κ = {origin['kappa']:.3g}")
-        ax.set(title=f"origin basin {origin['basin_frac']:.0%}", xlabel="q on the sphere", ylabel="gain v·F0(v)")
-        ax.legend(loc="best", fontsize=6, frameon=False)
+        if origin is not None:
+            if np.isfinite(float(origin["kappa"])):
+                ax.axhline(origin["kappa"], color="k", ls="--", lw=0.8, label=f"origin κ = {origin['kappa']:.3g}")
+            ax.set_title(f"origin basin {origin['basin_frac']:.0%}")
+            ax.legend(loc="best", fontsize=6, frameon=False)
+        else:
+            ax.set_title("no origin in the fixed-point table")
+        ax.set(xlabel="q on the sphere", ylabel="gain v·F0(v)")
 
         ax = axes[2, j]
         draw_fixed_points(ax, fp)
-        e = fp[fp["kind"] == "empirical_endpoint"].iloc[0]
-        ax.scatter([e["pc1"]], [e["pc2"]], marker="x", s=40, c="k", zorder=6, label=f"empirical (‖·‖ = {e['norm']:.2g})")
+        if len(fp) and not len(finite(fp, "pc1", "pc2")):
+            note(ax, f"no solved object with a finite position\n({RUNAWAY})")
+        e = fp[fp["kind"] == "empirical_endpoint"]
+        if len(e):
+            e = e.iloc[0]
+            ax.scatter([e["pc1"]], [e["pc2"]], marker="x", s=40, c="k", zorder=6,
+                       label=f"empirical (‖·‖ = {e['norm']:.2g})")
+        else:
+            note(ax, "no empirical endpoint")
         xl, yl = pc_labels(evr)
         ax.set(xlabel=xl, ylabel=yl)
         ax.set_title(_search_text(search), fontsize=5, loc="left")

@@ -20,7 +20,7 @@ import numpy as np
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .style import note, panel_label
+from .style import RUNAWAY, finite, finite_max, is_finite, note, panel_label
 
 ANALYSES = ("noise_sweep", "orbits")
 
@@ -33,6 +33,15 @@ def needs(preset: str, preset_cfg: dict) -> list[str]:
     return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg) for a in ANALYSES]
 
 
+def _line(ax, x, y, *args, **kwargs) -> bool:
+    """``ax.plot`` of the points with a finite x and y (a runaway or undefined value is left out); whether a
+    point with a positive x (one a log axis can show) was drawn."""
+    ok = is_finite(x) & is_finite(y)
+    x = np.asarray(x, dtype=float)[ok]
+    ax.plot(x, np.asarray(y, dtype=float)[ok], *args, **kwargs)
+    return bool((x > 0).any())
+
+
 def render(ctx: FigureContext):
     refs = models(ctx.preset_cfg)
     fig, axes = plt.subplots(2, 3, figsize=(11, 6.6))
@@ -40,6 +49,7 @@ def render(ctx: FigureContext):
     if not refs:
         for a in ax:
             note(a, "no reference model in this preset")
+    drawn = np.zeros(len(ax), dtype=bool)  # per panel: a point at a positive σ was drawn
     colors = plt.get_cmap("tab10")(np.arange(max(len(refs), 1)) % 10)
     for m, c in zip(refs, colors, strict=False):
         sw = read_table(ctx.path(plan.analysis_dir(ctx.preset, "noise_sweep", m)) / "noise_sweep.csv")
@@ -47,21 +57,25 @@ def render(ctx: FigureContext):
         size = read_table(od / "orbit_size.csv")
         fit = read_table(od / "orbit_fit.csv")
         s = sw["sigma"]
-        ax[0].plot(s, sw["p_sw_dom"], "-o", ms=2, color=c, label=m.hmm)
-        ax[0].plot(s, sw["tr_dom"], "--", color=c, lw=0.8)
-        ax[1].plot(s, sw["euclid_rnn"], "-o", ms=2, color=c, label=m.hmm)
-        ax[1].plot(s, sw["euclid_base"], "--", color=c, lw=0.8)
-        ax[2].plot(s, sw["p_sw_emit"], "-o", ms=2, color=c, label=m.hmm)
-        ax[2].axhline(sw["p_y"].iloc[0], color=c, ls=":", lw=0.8)
-        ax[3].plot(s, sw["transmat_sse"], "-o", ms=2, color=c, label=m.hmm)
-        ax[3].plot(s, sw["freq_l1"], "--", color=c, lw=0.8)
-        rs = size[size["in_radius_sweep"]] if "in_radius_sweep" in size else size
-        ax[4].plot(rs["sigma"], rs["r_origin"], "o", ms=3, color=c, label=m.hmm)
+        drawn[0] |= _line(ax[0], s, sw["p_sw_dom"], "-o", ms=2, color=c, label=m.hmm)
+        drawn[0] |= _line(ax[0], s, sw["tr_dom"], "--", color=c, lw=0.8)
+        drawn[1] |= _line(ax[1], s, sw["euclid_rnn"], "-o", ms=2, color=c, label=m.hmm)
+        drawn[1] |= _line(ax[1], s, sw["euclid_base"], "--", color=c, lw=0.8)
+        drawn[2] |= _line(ax[2], s, sw["p_sw_emit"], "-o", ms=2, color=c, label=m.hmm)
+        p_y = finite_max(sw["p_y"].iloc[:1])
+        if np.isfinite(p_y):
+            ax[2].axhline(p_y, color=c, ls=":", lw=0.8)
+        drawn[3] |= _line(ax[3], s, sw["transmat_sse"], "-o", ms=2, color=c, label=m.hmm)
+        drawn[3] |= _line(ax[3], s, sw["freq_l1"], "--", color=c, lw=0.8)
+        rs = size[size["in_radius_sweep"].astype(bool)] if "in_radius_sweep" in size else size
+        drawn[4] |= _line(ax[4], rs["sigma"], rs["r_origin"], "o", ms=3, color=c, label=m.hmm)
         f = fit[(fit["quantity"] == "r_origin") & (fit["regressor"] == "sigma")]
-        if len(f) and np.isfinite(f["slope"].iloc[0]):
-            xx = np.linspace(0, rs["sigma"].max(), 20)
+        top = finite_max(rs["sigma"])
+        if len(f) and np.isfinite(f[["slope", "intercept"]].iloc[0].to_numpy(dtype=float)).all() and np.isfinite(top):
+            xx = np.linspace(0, top, 20)
             ax[4].plot(xx, f["slope"].iloc[0] * xx + f["intercept"].iloc[0], color=c, lw=0.8)
-        ok = rs[np.isfinite(rs["area95"]) & (rs["area95"] > 0)]
+        ok = finite(rs, "sigma", "area95")
+        ok = ok[(ok["area95"] > 0) & (ok["sigma"] > 0)]
         if len(ok):
             f2 = fit[(fit["quantity"] == "area95") & (fit["regressor"] == "loglog")]
             slope = f2["slope"].iloc[0] if len(f2) else np.nan
@@ -70,8 +84,12 @@ def render(ctx: FigureContext):
         ax[2].axhline(2 / 3, color="0.6", lw=0.8)
         if not ax[5].lines:
             note(ax[5], "KDE degenerate at every σ")
-    for a in ax[:4]:
-        a.set_xscale("log")
+        for a, ok in zip(ax[:5], drawn, strict=False):
+            if not ok:
+                note(a, f"no finite value at a positive σ\n({RUNAWAY})")
+    for a, ok in zip(ax[:4], drawn, strict=False):
+        if ok:
+            a.set_xscale("log")
     titles = [("switching of the dominant output", "p_sw (—), TR (- -)"),
               ("emission match", "matched distance (—), baseline (- -)"),
               ("emitted-switch probability", "p_sw of emissions; p_y dotted"),

@@ -17,7 +17,7 @@ import numpy as np
 from .. import plan
 from ..io import read_json, read_table
 from . import FigureContext
-from .style import OUTPUT_NAMES, note, panel_label
+from .style import OUTPUT_NAMES, RUNAWAY, finite, fmt, note, panel_label
 
 ANALYSIS = "kick_neurons"
 HMMS = ["chain2", "chain3", "chain4", "chain5", "fully3"]
@@ -68,22 +68,32 @@ def render(ctx: FigureContext):
         ax = axes[r, 0]
         ax.bar(x, cand["score"], color=colors)
         ax.set_xticks(x, [str(int(i)) for i in cand["neuron"]], fontsize=5, rotation=90)
+        if not len(finite(cand, "score")):
+            note(ax, f"no finite gate score\n({RUNAWAY})")
         ax.set(ylabel="gate score", title=f"{head}: candidates", xlabel="neuron")
         ax.title.set_fontsize(7)
         ax = axes[r, 1]
-        if len(null):
-            ax.hist(null["effect"], bins=30, color="0.75", label=f"null ({len(null)} random triplets)")
+        null_ok = finite(null, "effect")
+        if len(null_ok):
+            ax.hist(null_ok["effect"], bins=30, color="0.75", label=f"null ({len(null_ok)} random triplets)")
+        if len(null_ok) < len(null):
+            note(ax, f"{len(null) - len(null_ok)} of {len(null)} null effects non-finite", top=True)
         for k, (_, row) in enumerate(trip.iterrows()):
-            ax.axvline(row["effect"], color="#d62728" if k == 0 else "#1f77b4", lw=1.5 if k == 0 else 0.6,
-                       label="selected triplet" if k == 0 else ("top-10 triplets" if k == 1 else None))
+            if np.isfinite(float(row["effect"])):
+                ax.axvline(row["effect"], color="#d62728" if k == 0 else "#1f77b4", lw=1.5 if k == 0 else 0.6,
+                           label="selected triplet" if k == 0 else ("top-10 triplets" if k == 1 else None))
+        if not len(null_ok) and not len(finite(trip, "effect")):
+            note(ax, "no triplet effect" if not len(null) + len(trip) else f"no finite triplet effect\n({RUNAWAY})")
         ax.set(xlabel="effect e(S) = f(∅) − f(S)", ylabel="count")
         z = g.get("z")
-        ax.set_title(f"{g['status']}; z = {z:.1f}" if z is not None else g["status"], fontsize=7)
+        ax.set_title(f"{g['status']}; z = {fmt(z, '.1f')}" if z is not None else g["status"], fontsize=7)
         ax.legend(frameon=False, fontsize=5, loc="upper left")
         ax = axes[r, 2]
         ax.bar(x, cand["single_effect"], color=colors)
+        if not len(finite(cand, "single_effect")):
+            note(ax, f"no finite single-neuron effect\n({RUNAWAY})")
         ax.set_xticks(x, [str(int(i)) for i in cand["neuron"]], fontsize=5, rotation=90)
-        ax.set(ylabel="single-neuron effect", xlabel="neuron", title=f"f(∅) = {g.get('f_empty', np.nan):.2f}")
+        ax.set(ylabel="single-neuron effect", xlabel="neuron", title=f"f(∅) = {fmt(g.get('f_empty', np.nan))}")
         ax.title.set_fontsize(7)
         if r == 0:
             for ax, lab in zip(axes[0], "ABC", strict=True):

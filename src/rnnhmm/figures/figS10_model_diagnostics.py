@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .style import note
+from .style import RUNAWAY, finite, note
 
 TABLES = ["histories.csv", "metrics.csv", "training.csv"]
 KEYS = ["hmm", "hidden", "dim", "seed"]
@@ -28,7 +28,9 @@ def needs(preset: str, preset_cfg: dict) -> list[str]:
 
 def _fmt(metrics, name, spec="{:.2f}"):
     v = metrics.get(name)
-    return "n/a" if v is None or v != v else spec.format(v)
+    if v is None or v != v:
+        return "n/a"
+    return spec.format(v) if abs(v) < 1e6 else f"{v:.3g}"  # (a runaway value in short notation)
 
 
 def render(ctx: FigureContext):
@@ -49,9 +51,12 @@ def render(ctx: FigureContext):
         if h.empty:
             note(ax, "no training history")
             continue
-        ax.plot(h["epoch"], h["train_loss"], lw=1, color="C0", label="train")
-        ax.plot(h["epoch"], h["val_loss"], lw=1, color="C1", label="validation")
+        marker = "o" if len(h) == 1 else None  # a single epoch is a point, not a line
+        ax.plot(h["epoch"], h["train_loss"], lw=1, color="C0", label="train", marker=marker)
+        ax.plot(h["epoch"], h["val_loss"], lw=1, color="C1", label="validation", marker=marker)
         val = h["val_loss"].astype(float)
+        if not (len(finite(h, "epoch", "train_loss")) or len(finite(h, "epoch", "val_loss"))):
+            note(ax, f"no finite loss\n({RUNAWAY})")
         if val.notna().any():
             best = h.loc[val.idxmin()]
             ax.plot([best["epoch"]], [best["val_loss"]], "k*", ms=6, label=f"best (epoch {int(best['epoch'])})")
@@ -61,7 +66,8 @@ def render(ctx: FigureContext):
         if len(mm):
             t = mm["T_eval"].min()
             v = dict(zip(mm.loc[mm["T_eval"] == t, "metric"], mm.loc[mm["T_eval"] == t, "value"], strict=True))
-            empty = v.get("transmat_empty_rows_rnn", 0)
+            empty = float(v.get("transmat_empty_rows_rnn", 0))
+            empty = empty if math.isfinite(empty) else 0
             text = (f"T={t}: dist {_fmt(v, 'euclid_rnn_mean')} (HMM {_fmt(v, 'euclid_base_mean')})\n"
                     f"ΣD {_fmt(v, 'transmat_sse_rnn_vs_emp', '{:.3f}')}  L1 freq {_fmt(v, 'freq_l1_rnn')}\n"
                     f"vol {_fmt(v, 'volatility_rnn_mean', '{:.1f}')} (HMM {_fmt(v, 'volatility_analytic', '{:.1f}')})"

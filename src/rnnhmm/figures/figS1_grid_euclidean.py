@@ -14,7 +14,7 @@ import numpy as np
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .style import note, panel_label
+from .style import errbar, finite, note, panel_label
 
 CHAINS = ["chain2", "chain3", "chain4", "chain5"]
 TABLES = ["grid_summary.csv", "hmm_band.csv"]
@@ -51,11 +51,13 @@ def render(ctx: FigureContext):
             ax.axhline(b["base_mean"], color="0.5", lw=0.8, ls="--", zorder=0)
         if sel.empty:
             note(ax, f"no evaluation of {chain} at T = {t_eval}")
+        elif not len(finite(sel, "mean")):
+            note(ax, f"no finite distance of {chain} at T = {t_eval}")
         width = 0.6 / max(len(hiddens), 1)
         for k, h in enumerate(hiddens):
             s = sel[sel["hidden"] == h].set_index("dim").reindex(dims)
             x = np.arange(len(dims)) + (k - (len(hiddens) - 1) / 2) * width
-            ax.errorbar(x, s["mean"], yerr=s["std"].fillna(0.0), marker="o", ms=4, capsize=2, lw=1,
+            ax.errorbar(x, s["mean"], yerr=errbar(s["std"]), marker="o", ms=4, capsize=2, lw=1,
                         label=f"H = {h}")
         ax.set_xticks(np.arange(len(dims)), [str(d) for d in dims])
         if len(dims):

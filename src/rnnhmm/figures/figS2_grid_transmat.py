@@ -14,7 +14,7 @@ import numpy as np
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .style import OUTPUT_NAMES, note
+from .style import OUTPUT_NAMES, fmt, note
 
 CHAINS = ["chain2", "chain3", "chain4", "chain5"]
 TABLES = ["grid_transmat.csv"]
@@ -33,10 +33,12 @@ def matrix(df, value: str) -> np.ndarray:
 
 def heat(ax, mean, std, vmax, empty_rows=None, fontsize=5):
     im = ax.imshow(mean, cmap="magma_r", vmin=0, vmax=vmax)
+    if not np.isfinite(mean).any():
+        note(ax, "no finite transition error")
     for a in range(3):
         for b in range(3):
             if np.isfinite(mean[a, b]):
-                txt = f"{mean[a, b]:.3f}" + (f"\n±{std[a, b]:.3f}" if std is not None and np.isfinite(std[a, b]) else "")
+                txt = fmt(mean[a, b], ".3f") + (f"\n±{fmt(std[a, b], '.3f')}" if std is not None and np.isfinite(std[a, b]) else "")
                 ax.text(b, a, txt, ha="center", va="center", fontsize=fontsize,
                         color="white" if mean[a, b] > 0.6 * vmax else "black")
     if empty_rows is not None:

@@ -15,7 +15,7 @@ from .. import plan
 from ..io import read_table
 from . import FigureContext
 from .figS2_grid_transmat import heat, matrix
-from .style import note, panel_label
+from .style import errbar, note, panel_label
 
 HMMS = ["fully3", "cyclic4"]
 TABLES = ["grid_summary.csv", "grid_transmat.csv", "hmm_band.csv"]
@@ -30,6 +30,11 @@ def train_len(ctx: FigureContext, hmm: str, available) -> int:
     return int(t) if t is not None else int(min(available))
 
 
+def _stat(by_metric, metric: str, col: str) -> float:
+    """``col`` of ``metric`` in a grid-summary block indexed by metric; NaN when the metric is absent."""
+    return float(by_metric.loc[metric, col]) if metric in by_metric.index else np.nan
+
+
 def render(ctx: FigureContext):
     grid = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "grid_summary.csv")))
     gt = read_table(ctx.path(plan.eval_summary_file(ctx.preset, "grid_transmat.csv")))
@@ -42,7 +47,7 @@ def render(ctx: FigureContext):
     panel_label(ax, "A")
     if not hmms:
         note(ax, "neither fully3 nor cyclic4 is in this preset")
-    labels, x0 = [], 0
+    labels, x0, shown = [], 0, 0
     for hmm in hmms:
         sel = grid[grid["hmm"] == hmm]
         t = train_len(ctx, hmm, sel["T_eval"].unique() if len(sel) else [0])
@@ -55,13 +60,14 @@ def render(ctx: FigureContext):
                             label="HMM baseline" if x0 == 0 else None)
             ax.hlines(b["base_mean"], x0 - 0.45, x0 + len(cfgs) - 0.55, color="0.5", ls="--", lw=0.8)
         for k, (h, d) in enumerate(cfgs):
-            c = sel[(sel["hidden"] == h) & (sel["dim"] == d)].set_index("metric")
-            m, s = c.loc["euclid_rnn_mean", "mean"], c.loc["euclid_rnn_mean", "std"]
-            s_auth = c.loc["euclid_rnn_std", "mean"]
+            c = sel[(sel["hidden"] == h) & (sel["dim"] == d)].drop_duplicates("metric").set_index("metric")
+            m, s = _stat(c, "euclid_rnn_mean", "mean"), _stat(c, "euclid_rnn_mean", "std")
+            shown += int(np.isfinite(m))
+            s_auth = _stat(c, "euclid_rnn_std", "mean")
             x = x0 + k
-            ax.errorbar([x - 0.12], [m], yerr=[0 if np.isnan(s) else s], fmt="o", color="C0", capsize=3,
+            ax.errorbar([x - 0.12], [m], yerr=errbar([s]), fmt="o", color="C0", capsize=3,
                         label="RNN: ± std over seeds" if x == 0 else None)
-            ax.errorbar([x + 0.12], [m], yerr=[s_auth], fmt="s", color="C1", capsize=3, mfc="none",
+            ax.errorbar([x + 0.12], [m], yerr=errbar([s_auth]), fmt="s", color="C1", capsize=3, mfc="none",
                         label="RNN: ± mean per-seed std (authors)" if x == 0 else None)
             labels.append(f"{hmm}\nH={h} d={d}\n(T={t}, n={int(c['n_seeds'].max())})")
         x0 += len(cfgs)
@@ -69,6 +75,8 @@ def render(ctx: FigureContext):
         ax.set_xticks(range(len(labels)), labels, fontsize=6)
         ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set(ylabel="matched Euclidean distance", title="RNN vs HMM distance")
+    if hmms and not shown:
+        note(ax, "no finite distance" if labels else "no evaluation at the training T")
     ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0, -0.32), ncol=2)
     im = None
     rnn = gt[gt["source"] == "rnn"]

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .fig2_global_dynamics import draw_contours, draw_noinput, scatter_by_output
-from .style import note
+from .fig2_global_dynamics import contour_failure, draw_contours, draw_noinput, endpoint, scatter_by_output
+from .style import drawable, note
 
 CHAINS = ["chain2", "chain3", "chain4", "chain5"]
 ANALYSES = ("state_space", "orbits")
@@ -55,18 +55,18 @@ def render(ctx: FigureContext):
                     continue
                 ss = ctx.path(plan.analysis_dir(ctx.preset, "state_space", m))
                 if block == "no input":
-                    end = read_table(ss / "endpoint.csv").iloc[0]
-                    draw_noinput(ax, read_table(ss / "traj_noinput.parquet"), (end["pc1"], end["pc2"]), max_ic=30)
+                    end = endpoint(read_table(ss / "endpoint.csv"))
+                    draw_noinput(ax, read_table(ss / "traj_noinput.parquet"), end, max_ic=30)
                 elif block == "with noise":
                     inp = read_table(ss / "traj_input.parquet")
-                    ax.plot(inp["pc1"], inp["pc2"], color="0.8", lw=0.2)
-                    scatter_by_output(ax, inp, size=1.5, alpha=0.8, label=False)
+                    if drawable(ax, inp, "pc1", "pc2", empty="no trajectory"):
+                        ax.plot(inp["pc1"], inp["pc2"], color="0.8", lw=0.2)
+                        scatter_by_output(ax, inp, size=1.5, alpha=0.8, label=False)
                 else:
                     od = ctx.path(plan.analysis_dir(ctx.preset, "orbits", m))
-                    ok = draw_contours(ax, read_table(od / "orbit_density.parquet"), read_table(od / "orbit_size.csv"),
-                                       label=(i == 0 and jd == 0))
-                    if not ok:
-                        note(ax, "KDE degenerate")
+                    dens = read_table(od / "orbit_density.parquet")
+                    if not draw_contours(ax, dens, read_table(od / "orbit_size.csv"), label=(i == 0 and jd == 0)):
+                        note(ax, contour_failure(dens, "KDE degenerate"))
     if ms and axes[0, 2 * len(ds)].lines:
         axes[0, 2 * len(ds)].legend(fontsize=4, frameon=False, loc="best")
     fig.suptitle("Global dynamics across the chain grid (seed 0): collapse without input, orbits with noise, "

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -36,9 +38,68 @@ def panel_label(ax, label: str) -> None:
     ax.text(-0.12, 1.05, label, transform=ax.transAxes, fontsize=10, fontweight="bold", va="bottom", ha="right")
 
 
-def note(ax, text: str) -> None:
-    """Write a degenerate-case message into an axis (e.g. 'no switches at this scale')."""
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=7, color="0.3", wrap=True)
+RUNAWAY = "activity runaway: non-finite values"
+
+
+def note(ax, text: str, top: bool = False) -> None:
+    """Write a degenerate-case message into an axis (e.g. 'no switches at this scale'); ``top``: along the
+    top edge, for a panel that still shows data."""
+    y, va = (0.97, "top") if top else (0.5, "center")
+    # lines wider than the panel are wrapped (about 18 characters per inch at 7 pt)
+    width = int(18 * ax.get_position().width * ax.figure.get_figwidth())
+    text = "\n".join(textwrap.fill(line, max(width, 16)) for line in str(text).split("\n"))
+    put = getattr(ax, "text2D", ax.text)  # a 3-D axis places text in axes coordinates with text2D
+    put(0.5, y, text, transform=ax.transAxes, ha="center", va=va, fontsize=7, color="0.3", wrap=True)
+
+
+def fmt(value, spec: str = ".2f") -> str:
+    """``value`` formatted with ``spec``; a runaway magnitude (|value| >= 1e6, or infinite) in short
+    scientific notation, so that it cannot fill a panel with digits."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{v:.3g}" if abs(v) >= 1e6 else f"{v:{spec}}"
+
+
+def is_finite(values) -> np.ndarray:
+    """Element-wise: a finite number (NaN, ±inf and non-numbers are not)."""
+    import pandas as pd
+
+    return np.isfinite(pd.to_numeric(pd.Series(np.asarray(values).ravel()), errors="coerce").to_numpy(dtype=float))
+
+
+def finite(df, *cols: str):
+    """The rows of ``df`` whose ``cols`` are all finite (a runaway or undefined value drops its row)."""
+    ok = np.ones(len(df), dtype=bool)
+    for c in cols:
+        ok &= is_finite(df[c])
+    return df[ok]
+
+
+def drawable(ax, df, *cols: str, empty: str = "no data") -> bool:
+    """Whether ``df`` has a row with finite ``cols`` to draw on ``ax``; if not, say why on the panel
+    (``empty`` for a table without rows, :data:`RUNAWAY` when every value is NaN or infinite)."""
+    if not len(df):
+        note(ax, empty)
+        return False
+    if not len(finite(df, *cols)):
+        note(ax, f"no finite {', '.join(cols)}\n({RUNAWAY})")
+        return False
+    return True
+
+
+def errbar(values) -> np.ndarray:
+    """Error-bar lengths that matplotlib accepts: a NaN, infinite or negative spread is drawn as none."""
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v) & (v >= 0), v, 0.0)
+
+
+def finite_max(values, default: float = np.nan) -> float:
+    """The largest finite value, ``default`` when there is none."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else default
 
 
 def blank(axes, text: str) -> None:
