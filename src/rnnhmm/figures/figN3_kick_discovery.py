@@ -78,6 +78,8 @@ def render(ctx: FigureContext):
             ax.hist(null_ok["effect"], bins=30, color="0.75", label=f"null ({len(null_ok)} random triplets)")
         if len(null_ok) < len(null):
             note(ax, f"{len(null) - len(null_ok)} of {len(null)} null effects non-finite", top=True)
+        elif not len(null) and len(trip):
+            note(ax, "no null effects (no random triplets)", top=True)
         for k, (_, row) in enumerate(trip.iterrows()):
             if np.isfinite(float(row["effect"])):
                 ax.axvline(row["effect"], color="#d62728" if k == 0 else "#1f77b4", lw=1.5 if k == 0 else 0.6,
