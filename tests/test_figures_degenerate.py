@@ -1,11 +1,15 @@
 """Every figure and the claims check on degenerate-but-valid tables (silent, runaway, single-output models, no
 switches, no kick groups, a single noise level, all-NaN columns, ...).
 
-The tables are those of a real smoke run (``smoke_run``): their columns, dtypes and JSON / npz structure
-are the schema, and each mutation below is generated mechanically from it and applied to every file a
-figure reads (``needs()``).  A figure must then still render (writing what is missing on its panels) and
-the claims check must still produce its table (NaN value, pass False); only a missing or damaged input
-file, or a bug, may raise.
+The tables are those of a real smoke run (``smoke_run``), and for the branches an untrained smoke model
+never reaches (a kick group or a transition point found) those of the planted networks of
+test_mechanism_pipeline and test_noise_sensitivity.  Their columns, dtypes and JSON / npz structure are
+the schema; each mutation below is generated mechanically from it and applied to every file in the
+folders a figure reads (``needs()``).  A figure must then still render, save a PNG and leave no panel
+blank without a note saying what is missing; the claims check must still produce its table (NaN value,
+pass False).  Only a missing or damaged input file, or a bug, may raise.
+
+Run:  python -m pytest tests/test_figures_degenerate.py   (RNNHMM_DEGENERATE_FULL=1 for the longer run)
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ TABLE_SUFFIXES = (".csv", ".parquet")
 # columns that hold an output (symbol) index, and columns that hold a swept level
 OUTPUT_COLUMNS = frozenset({"o", "source", "from", "to", "k", "output"})
 LEVEL_COLUMNS = frozenset({"sigma", "mu", "gamma", "epoch", "level"})
-RUNAWAY = 1e30
+RUNAWAY_FACTOR = 1e30  # the 'runaway' mutation scales every float by this
 # set to 1 for the longer run: the 'silent' mutation as well, and one table at a time empty (about 5 more
 # minutes on 2 cores)
 FULL = bool(os.environ.get("RNNHMM_DEGENERATE_FULL"))
@@ -66,11 +70,12 @@ def _silent_table(df):
 
 
 def _runaway_table(df):
-    """Float columns x 1e30, and every third value +inf or -inf (a blown-up, then overflowing model)."""
+    """Float columns x 1e30, every third value +inf and every sixth -inf (a blown-up, then overflowing
+    model)."""
     df = df.copy()
     rows = np.arange(len(df))
     for c in _float_columns(df):
-        v = df[c].to_numpy(dtype=float, copy=True) * RUNAWAY
+        v = df[c].to_numpy(dtype=float, copy=True) * RUNAWAY_FACTOR
         v[rows % 3 == 1] = np.inf
         v[rows % 6 == 2] = -np.inf
         df[c] = v.astype(df[c].dtype)
@@ -137,7 +142,7 @@ def _npz_floats(arrays: dict, fn) -> dict:
 
 
 def _npz_runaway(v):
-    v = v.astype(float) * RUNAWAY
+    v = v.astype(float) * RUNAWAY_FACTOR
     flat = v.reshape(-1)
     flat[1::3] = np.inf
     return v
@@ -161,7 +166,7 @@ MUTATIONS = (
     Mutation("silent", table=_silent_table, json=lambda o: _walk_json(o, lambda k, v: 0.0 if _is_float(v) else v),
              npz=lambda a: _npz_floats(a, np.zeros_like)),
     Mutation("runaway", table=_runaway_table,
-             json=lambda o: _walk_json(o, lambda k, v: v * RUNAWAY if _is_float(v) else v),
+             json=lambda o: _walk_json(o, lambda k, v: v * RUNAWAY_FACTOR if _is_float(v) else v),
              npz=lambda a: _npz_floats(a, _npz_runaway)),
     Mutation("one_output", table=_one_output_table,
              json=lambda o: _walk_json(o, lambda k, v: 0 if k in OUTPUT_COLUMNS and type(v) is int else v)),
@@ -533,7 +538,7 @@ def test_mutations_keep_the_schema_of_a_small_table():
     assert _one_output_table(df)["o"].tolist() == [0, 0, 0, 0] and _one_output_table(df)["source"].eq("rnn").all()
     assert _nan_table(df)["pc1"].isna().all() and _nan_table(df)["n"].tolist() == [1, 2, 3, 4]
     run = _runaway_table(df)["pc1"].to_numpy()
-    assert run[0] == RUNAWAY and np.isinf(run).sum() == 2
+    assert run[0] == RUNAWAY_FACTOR and np.isinf(run).sum() == 2
     for m in MUTATIONS:
         if m.table is not None:
             new = m.table(df)
