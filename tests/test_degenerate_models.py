@@ -83,16 +83,10 @@ def replace_model(model_dir, kind: str, hidden: int, dim: int) -> None:
     """Overwrite model.pt (best and final weights) and every per-epoch checkpoint with the network."""
     w = degenerate_weights(kind, hidden, dim)
     model = model_dir / "model.pt"
-    obj = io.load_torch(model, io.MODEL_FORMAT)
-    obj = {k: v for k, v in obj.items() if k != io.DIGEST_KEY}
-    obj.update(best=dict(w), final=dict(w))
-    io.save_torch(model, obj)
+    for path in [model, *sorted((model_dir / "checkpoints").glob("epoch*.pt"))]:
+        obj = {k: v for k, v in io.load_torch(path, io.MODEL_FORMAT).items() if k != io.DIGEST_KEY}
+        io.save_torch(path, {**obj, "best": dict(w), "final": dict(w)})
     io.write_sidecar(model, io.provenance({"degenerate": kind}))
-    for ck in sorted((model_dir / "checkpoints").glob("epoch*.pt")):
-        c = io.load_torch(ck, io.MODEL_FORMAT)
-        c = {k: v for k, v in c.items() if k != io.DIGEST_KEY}
-        c.update(best=dict(w), final=dict(w))
-        io.save_torch(ck, c)
 
 
 @pytest.fixture(scope="module")
