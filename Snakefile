@@ -18,7 +18,7 @@ include: "workflow/rules/common.smk"
 # the schema), so no target path can carry shell text, slashes or dot-dot into a rule, or out of
 # results and figures; an unknown preset or HMM in a target is "no rule to produce".
 wildcard_constraints:
-    preset="|".join(config["presets"]),
+    preset="|".join(ALL_PRESETS),
     hmm="|".join(config["hmms"]),
     hidden="[1-9][0-9]*",
     dim="[1-9][0-9]*",
@@ -27,6 +27,7 @@ wildcard_constraints:
 
 include: "workflow/rules/hmm.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/controls.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/figures.smk"

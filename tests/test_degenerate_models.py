@@ -44,9 +44,9 @@ PASSES = {
 }
 # what each network cannot have, whatever the analysis parameters: a claim check that must fail
 MUST_FAIL = {
-    "silent": [("C3", "switches_sigma1")],
-    "zero_readout": [("C3", "switches_sigma1")],
-    "single_output": [("C3", "switches_sigma1")],
+    "silent": [("C3", "switch_rate_dominant")],
+    "zero_readout": [("C3", "switch_rate_dominant")],
+    "single_output": [("C3", "switch_rate_dominant")],
     "unit_ray": [("C2", "noinput_to_origin")],
     "runaway": [("C2", "noinput_to_origin")],
 }

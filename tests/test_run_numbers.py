@@ -100,13 +100,32 @@ def test_block_known_answers(run_dir):
     assert lines.index("| train | 2 | 350.8 | chain3_h8_d2_s0 | 250.2 | 1201 |") < \
         lines.index("| analysis/residency | 1 | 10.0 | chain2_h8_d2_s0 | 10.0 | NA |")
     # the claims: totals, per check passing / failing models with rounded values, the criterion
-    assert "**3 of 5 checks pass**, 3 of 5 discriminate (column `discriminates`)" in block
+    assert "**3 of 5 checks pass**, 3 of 5 discriminate (every control fails them)." in block
     assert "models `<hmm>_h8_d2_s0`" in block
     assert "| claim | check | pass | discriminate | passing (value) | failing (value) | criterion |" in lines
     assert "| C1 | matched_distance | 2/2 | 1/2 | chain2 0.512, chain3 0.7 | — | <= 1.25 x baseline at T = … |" in lines
     assert "| C1 | transmat_sse | 1/2 | 2/2 | chain3 0.0036 | chain2 0.0131 | <= 0.01 at T = 30 |" in lines
     assert "| C5 | kick_group_found | 0/1 | 0/1 | — | chain2 NaN | >= 1 group |" in lines
     assert "control_value" not in block
+
+
+def test_block_with_controls_counts_what_passes_and_discriminates(run_dir):
+    claims = CLAIMS.copy()
+    claims["controls"] = ["untrained iid", "untrained iid", "untrained iid", "untrained iid", "untrained"]
+    claims["value_untrained"] = [2.0, 0.6, 0.5, 0.3, math.nan]
+    claims["pass_untrained"] = [False, True, False, False, False]
+    claims["value_iid"] = [1.0, 1.0, 0.3, 0.3, math.nan]
+    claims["pass_iid"] = [False, False, False, False, False]
+    claims["counts"] = claims["pass"] & claims["discriminates"].fillna(False).astype(bool)
+    claims.to_csv(run_dir / "results" / PRESET / "claims.csv", index=False)
+    lines = rn.run_numbers_block(run_dir, PRESET).splitlines()
+    block = "\n".join(lines)
+    assert "**3 of 5 checks pass**, 3 of 5 discriminate (every control fails them), **2 of 5 count**" in block
+    assert ("| claim | check | pass | discriminate | count | controls failing | passing (value) | failing (value) "
+            "| criterion |") in lines
+    assert ("| C1 | matched_distance | 2/2 | 1/2 | 1/2 | untrained 1/2, iid 2/2 | chain2 0.512, chain3 0.7 | — "
+            "| <= 1.25 x baseline at T = … |") in lines
+    assert "| C5 | kick_group_found | 0/1 | 0/1 | 0/1 | untrained 1/1 | — | chain2 NaN | >= 1 group |" in lines
 
 
 def test_block_without_discriminates_and_other_models(run_dir):

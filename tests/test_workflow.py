@@ -13,17 +13,22 @@ from rnnhmm import figures, plan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-# docs/claims.md: (claim, check) -> the HMMs whose reference model it is measured on
+# docs/claims.md: (claim, check) -> the HMMs whose reference model it is measured on ("chains": one row
+# over the chain models together)
 REFS, REF2, COMPOSITIONAL = ("chain2", "chain3", "chain4", "chain5", "fully3", "cyclic4"), ("chain2",), ("fully3", "cyclic4")
 CLAIM_CHECKS = {
-    ("C1", "matched_distance"): REFS, ("C1", "transmat_sse"): REFS,
+    ("C1", "matched_distance"): REFS, ("C1", "transmat_sse"): REFS, ("C1", "switch_rate"): REFS,
     ("C2", "noinput_to_origin"): REFS, ("C2", "other_attractors"): REFS,
-    ("C3", "switches_sigma1"): REFS, ("C3", "phase_sets_symbol"): REFS, ("C3", "orbit_grows_with_noise"): REF2,
-    ("C4", "cluster_slower"): REFS, ("C4", "unstable_kick_vs_cluster"): REFS,
+    ("C3", "switch_rate_dominant"): REFS, ("C3", "phase_sets_symbol"): REFS,
+    ("C4", "cluster_share"): REFS, ("C4", "unstable_kick_vs_cluster"): REFS,
     ("C5", "kick_group_found"): REF2, ("C5", "silencing_stops_switching"): REF2, ("C5", "kick_beats_random"): REF2,
     ("C6", "bifurcation_found"): REF2, ("C6", "resonant_noise"): REFS,
-    ("C7", "orbits_per_pair"): COMPOSITIONAL, ("C7", "pair_clusters_transitions"): COMPOSITIONAL,
+    ("C7", "orbits_per_pair"): COMPOSITIONAL, ("C7", "pair_cluster_share"): COMPOSITIONAL,
+    ("C7", "readout_tilt"): "chains",
 }
+CLAIM_COLUMNS = ["claim", "check", "model", "value", "criterion", "pass", "value_untrained", "pass_untrained",
+                 "value_shuffled", "pass_shuffled", "value_iid", "pass_iid", "controls", "discriminates", "counts",
+                 "source"]
 
 
 # smoke_run (the smoke preset end to end, once per session) lives in conftest.py: the determinism
@@ -39,16 +44,32 @@ def test_smoke_workflow_renders_every_figure(smoke_run):
         assert pdf.read_bytes()[:5] == b"%PDF-", name
         head = png.read_bytes()
         assert head[:8] == PNG_MAGIC and len(head) > 5000, name
-    # the claims check: one row per (claim, check, reference model) of docs/claims.md; smoke models are
-    # untrained, so whether a check passes is not asserted
+    # the claims check: one row per (claim, check, reference model) of docs/claims.md, measured on the
+    # trained model and on its controls; smoke models are barely trained, so whether a check passes is
+    # not asserted
     table = pd.read_csv(work / "results/smoke/claims.csv")
-    assert list(table.columns) == ["claim", "check", "model", "value", "criterion", "pass", "source"]
+    assert list(table.columns) == CLAIM_COLUMNS
     pcfg = yaml.safe_load((work / "config.yaml").read_text())["presets"]["smoke"]
-    expected = [(c, k, m.id) for (c, k), hmms in CLAIM_CHECKS.items() for m in plan.reference_models(pcfg, list(hmms))]
+    ref = pcfg["reference"]
+    suffix = f"_h{ref['hidden']}_d{ref['dim']}_s{ref['seed']}"
+    expected = [(c, k, m.id) for (c, k), hmms in CLAIM_CHECKS.items() if hmms != "chains"
+                for m in plan.reference_models(pcfg, list(hmms))] + [("C7", "readout_tilt", f"chains{suffix}")]
     got = list(zip(table["claim"], table["check"], table["model"], strict=True))
     assert expected and sorted(got) == sorted(expected) and len(set(got)) == len(got)
-    assert set(table["pass"].astype(str)) <= {"True", "False"}
-    assert "<table>" in (work / "results/smoke/claims.html").read_text()
+    for col in ("pass", "pass_untrained", "pass_shuffled", "pass_iid", "discriminates", "counts"):
+        assert set(table[col].astype(str)) <= {"True", "False"}, col
+    # every check but the training evolution's is measured on both control networks, the emission
+    # checks on the i.i.d. emitter too, and the control networks' own results exist
+    for r in table.itertuples(index=False):
+        applied = set(str(r.controls).split()) if isinstance(r.controls, str) else set()
+        want = set() if r.check == "bifurcation_found" else {"untrained", "shuffled"} | ({"iid"} if r.claim == "C1" else set())
+        assert applied == want, (r.check, applied)
+    for control in plan.CONTROLS:
+        for m in plan.reference_models(pcfg):
+            assert (work / plan.model_dir(plan.control_preset("smoke", control), m) / "model.pt").is_file()
+    assert table.loc[table["check"] == "matched_distance", "value_iid"].notna().all()
+    html = (work / "results/smoke/claims.html").read_text()
+    assert "<table>" in html and "untrained" in html and "shuffled" in html
     print(f"smoke workflow wall time: {wall:.1f} s")
 
 

@@ -115,6 +115,21 @@ def cmd_train(args) -> None:
     log.info("done: %s", json.dumps(summary))
 
 
+def cmd_control(args) -> None:
+    """A control network of the claims check (rnnhmm.controls) from a trained model."""
+    from .controls import make_control
+    from .plan import CONTROLS
+    from .train import ModelKey
+
+    p = stage_params(args)
+    if p["control"] not in CONTROLS:
+        raise ParamsError(f"unknown control {p['control']!r}; known: {', '.join(CONTROLS)}")
+    m = p["model"]
+    key = ModelKey(m["hmm"], int(m["hidden"]), int(m["dim"]), int(m["seed"]), int(p["base_seed"]), int(p.get("attempt", 0)))
+    summary = make_control(p["control"], args.trained, key, args.out_dir, config_slice=p)
+    log.info("done: %s", json.dumps(summary))
+
+
 def cmd_evaluate(args) -> None:
     """Every §3 metric of one trained model (SCIENCE.md §3): tables in --out-dir."""
     from .evaluate import eval_lengths, evaluate_model
@@ -235,8 +250,8 @@ def cmd_claims(args) -> None:
     if args.html:
         io.write_text(args.html, render_html(table, p["preset"]))
         io.write_sidecar(args.html, record)
-    log.info("claims check of %s: %d of %d checks pass -> %s", p["preset"], int(table["pass"].sum()), len(table),
-             args.out)
+    log.info("claims check of %s: %d of %d checks pass, %d count (pass and every control fails) -> %s", p["preset"],
+             int(table["pass"].sum()), len(table), int(table["counts"].sum()), args.out)
 
 
 def cmd_info(args) -> None:
@@ -282,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", required=True)
     s.add_argument("--threads", type=_positive_int, default=None, help="at least 1")
     s.set_defaults(func=cmd_train, required=("base_seed", "model", "train"))
+
+    s = sub.add_parser("control", help="a control network of the claims check (untrained, shuffled)")
+    s.add_argument("--trained", required=True, help="the trained model.pt the control is made from")
+    s.add_argument("--params", required=True, help="JSON: base_seed, model{hmm,hidden,dim,seed}, control")
+    s.add_argument("--out-dir", required=True)
+    s.set_defaults(func=cmd_control, required=("base_seed", "model", "control"))
 
     s = sub.add_parser("evaluate", help="emission statistics of a trained RNN vs its HMM")
     s.add_argument("--hmm-file", required=True)

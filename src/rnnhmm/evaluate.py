@@ -344,10 +344,13 @@ KEY_COLUMNS = ["hmm", "hidden", "dim", "seed"]
 
 
 def emission_metrics(rnn: np.ndarray, hmm_a: np.ndarray, hmm_2: np.ndarray, hmm_3: np.ndarray, hmm: HMM,
-                     keys: dict, match: dict | None = None) -> dict[str, pd.DataFrame]:
+                     keys: dict, match: dict | None = None, iid: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     """Every §3 metric of one scored set ``rnn`` against the HMM: the matched distance
     match(rnn → A) and the baseline match(A3 → A2); transition matrices (sources rnn, hmm_emp = A,
     hmm_base = A3, hmm_analytic) with squared differences; frequencies and volatility.
+
+    ``iid``, when given, is the claims check's i.i.d. control (:func:`sample_iid`): it is scored like
+    ``rnn`` (metrics ``euclid_iid_*``, ``transmat_sse_iid_*``, ``p_switch_iid``, ...; source ``iid``).
 
     ``keys`` (hmm, hidden, dim, seed, ...) are prepended to every row; T_eval and N are added.
     Returns the tables 'distance' (one row), 'transmat', 'freq_vol' and 'metrics' (tidy: one row per
@@ -357,11 +360,14 @@ def emission_metrics(rnn: np.ndarray, hmm_a: np.ndarray, hmm_2: np.ndarray, hmm_
     keys = {**keys, "T_eval": length, "N": n}
     d_rnn = matched_distance(rnn, hmm_a, **match)
     d_base = matched_distance(hmm_3, hmm_2, **match)
+    d_iid = matched_distance(iid, hmm_a, **match) if iid is not None else None
     distance = pd.DataFrame([{**keys, "rnn_mean": d_rnn.mean, "rnn_std": d_rnn.std, "base_mean": d_base.mean,
                               "base_std": d_base.std, "iters_rnn": d_rnn.iters, "iters_base": d_base.iters,
                               "converged_rnn": d_rnn.converged, "converged_base": d_base.converged,
                               "marginal_err_rnn": d_rnn.marginal_error, "marginal_err_base": d_base.marginal_error}])
-    trans, fv = emission_tables({"hmm_emp": hmm_a, "rnn": rnn, "hmm_base": hmm_3}, hmm, keys)
+    scored = {"rnn": rnn, "base": hmm_3, **({"iid": iid} if iid is not None else {})}  # metric suffix -> set
+    sources = {"rnn": "rnn", "base": "hmm_base", "iid": "iid"}  # metric suffix -> transmat source
+    trans, fv = emission_tables({"hmm_emp": hmm_a, **{sources[k]: y for k, y in scored.items()}}, hmm, keys)
 
     mu = hmm.output_marginal()
     rows = []
@@ -378,12 +384,15 @@ def emission_metrics(rnn: np.ndarray, hmm_a: np.ndarray, hmm_2: np.ndarray, hmm_
     add("iters_base", d_base.iters)
     add("converged_rnn", d_rnn.converged)
     add("converged_base", d_base.converged)
-    for source, name in (("rnn", "rnn"), ("hmm_base", "base")):
-        sel = trans[trans["source"] == source]
+    if d_iid is not None:
+        add("euclid_iid_mean", d_iid.mean)
+        add("euclid_iid_std", d_iid.std)
+    for name in scored:
+        sel = trans[trans["source"] == sources[name]]
         add(f"transmat_sse_{name}_vs_emp", sel["sqdiff_vs_emp"].sum())
         add(f"transmat_sse_{name}_vs_analytic", sel["sqdiff_vs_analytic"].sum())
         add(f"transmat_empty_rows_{name}", sel.groupby("from")["row_empty"].first().sum())
-    for y, name in ((rnn, "rnn"), (hmm_3, "base")):
+    for name, y in scored.items():
         f = frequencies(y).mean(axis=0)
         add(f"freq_l1_{name}", np.abs(f - mu).sum())
         for k in range(N_OUTPUTS):
@@ -398,6 +407,13 @@ def emission_metrics(rnn: np.ndarray, hmm_a: np.ndarray, hmm_2: np.ndarray, hmm_
     add("p_switch_analytic", hmm.emitted_switch_prob())
     add("n_symbols_emitted_rnn", len(np.unique(rnn)))
     return {"distance": distance, "transmat": trans, "freq_vol": fv, "metrics": pd.DataFrame(rows)}
+
+
+def sample_iid(hmm: HMM, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    """The i.i.d. control of the claims check: ``n`` sequences whose symbols are drawn independently
+    from the HMM's output marginal (its frequencies without its temporal structure)."""
+    mu = np.asarray(hmm.output_marginal(), dtype=float)
+    return rng.choice(len(mu), size=(n, length), p=mu / mu.sum()).astype(np.int8)
 
 
 def heldout_sinkhorn(rnn: np.ndarray, test: np.ndarray, blur: float = 0.2, scaling: float = 0.5) -> float:
@@ -419,7 +435,8 @@ def evaluate_model(model: NoiseRNN, hmm: HMM, keys: dict, *, n: int, lengths: li
                    test_set: np.ndarray | None = None, blur: float = 0.2, scaling: float = 0.5,
                    history: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Every §3 table of one trained model: RNN and three independent HMM sets of ``n`` sequences
-    for each length in ``lengths`` (streams ``eval:<set>:T<len>``), the held-out Sinkhorn divergence
+    for each length in ``lengths`` (streams ``eval:<set>:T<len>``), the i.i.d. control scored like
+    the RNN (stream ``eval:iid:T<len>``), the held-out Sinkhorn divergence
     against ``test_set`` (at its own length) and the training summary from ``history``."""
     parts = tuple(keys[k] for k in KEY_COLUMNS) + (attempt,)
     out: dict[str, list] = {"distance": [], "transmat": [], "freq_vol": [], "metrics": []}
@@ -427,12 +444,14 @@ def evaluate_model(model: NoiseRNN, hmm: HMM, keys: dict, *, n: int, lengths: li
         rnn = sample_rnn(model, n, length, base_seed, (*parts, f"eval:rnn:T{length}"), sigma=sigma, tau=tau)
         a, a2, a3 = (hmm.sample(n, length, numpy_rng(base_seed, *parts, f"eval:hmm_{s}:T{length}"))[1]
                      for s in ("A", "A2", "A3"))
-        tables = emission_metrics(rnn, a, a2, a3, hmm, keys, match)
+        iid = sample_iid(hmm, n, length, numpy_rng(base_seed, *parts, f"eval:iid:T{length}"))
+        tables = emission_metrics(rnn, a, a2, a3, hmm, keys, match, iid=iid)
         if test_set is not None and test_set.shape[1] == length:
             m = min(n, test_set.shape[0])
             extra = {**keys, "T_eval": length, "N": n}
             tables["metrics"] = pd.concat([tables["metrics"], pd.DataFrame([
                 {**extra, "metric": "sinkhorn_test", "value": heldout_sinkhorn(rnn[:m], test_set[:m], blur, scaling)},
+                {**extra, "metric": "sinkhorn_test_iid", "value": heldout_sinkhorn(iid[:m], test_set[:m], blur, scaling)},
                 {**extra, "metric": "sinkhorn_test_n", "value": float(m)}])], ignore_index=True)
         for name, df in tables.items():
             out[name].append(df)

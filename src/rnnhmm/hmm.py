@@ -141,6 +141,15 @@ class HMM:
         pi = self.stationary()
         return float(1.0 - np.sum(pi * np.diag(self.transition)))
 
+    def dominant_switch_prob(self) -> float:
+        """P(d(s_{t+1}) != d(s_t)) in the stationary chain, d(i) = argmax_k B_ik: how often the symbol
+        the latent state makes most likely changes (the HMM's counterpart of the RNN's dominant
+        output; equal to the latent switch probability when every state has its own argmax)."""
+        pi = self.stationary()
+        d = np.argmax(self.emission, axis=1)
+        differs = d[:, None] != d[None, :]
+        return float(np.sum(pi[:, None] * self.transition * differs))
+
 
 # ---------------------------------------------------------------------- families (SCIENCE.md §2)
 def transitions_target_prob(n_states: int, target: float = 0.05) -> np.ndarray:

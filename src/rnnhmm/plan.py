@@ -24,6 +24,16 @@ FIGURE_FILE = "figures/{preset}/{figure}.{ext}"
 CLAIMS_FILE = "results/{preset}/claims.{ext}"  # the claims check (docs/claims.md): csv, and html for the report
 LOG_DIR = "results/{preset}/logs"
 
+# Controls of the claims check (docs/claims.md): networks that must fail the checks a trained network
+# passes.  A control's results live under the *control preset* "<preset>-<control>" (a preset name is
+# letters and digits only, so the hyphen cannot clash with a user's preset), with the same layout as
+# the preset's own, so every evaluation and analysis rule runs on it unchanged.  Its models are the
+# preset's reference models, made by rule control_model from the trained ones (rnnhmm.controls):
+#   untrained: the network's initial weights (the training's own "init" stream, same seed);
+#   shuffled:  the trained network with the entries of its recurrent matrix W randomly permuted.
+CONTROLS = ("untrained", "shuffled")
+CONTROL_SEP = "-"
+
 
 @dataclass(frozen=True, order=True)
 class ModelSpec:
@@ -81,8 +91,25 @@ def ref2_models(preset_cfg: dict) -> list[ModelSpec]:
     return reference_models(preset_cfg, ["chain2"])
 
 
+def control_preset(preset: str, control: str) -> str:
+    """The preset name under which a control of ``preset``'s reference models is evaluated."""
+    if control not in CONTROLS:
+        raise ValueError(f"unknown control {control!r}; known: {', '.join(CONTROLS)}")
+    return f"{preset}{CONTROL_SEP}{control}"
+
+
+def split_preset(name: str) -> tuple[str, str | None]:
+    """(base preset, control) of a preset name: ('laptop', 'untrained') for 'laptop-untrained',
+    ('laptop', None) for 'laptop'."""
+    base, sep, control = name.rpartition(CONTROL_SEP)
+    if sep and control in CONTROLS and base:
+        return base, control
+    return name, None
+
+
 def hmm_file(preset: str, hmm: str) -> str:
-    return HMM_FILE.format(preset=preset, hmm=hmm)
+    """The HMM file of a preset; a control preset uses its base preset's (the same HMM and data)."""
+    return HMM_FILE.format(preset=split_preset(preset)[0], hmm=hmm)
 
 
 def model_dir(preset: str, spec: ModelSpec) -> str:

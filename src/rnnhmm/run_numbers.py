@@ -321,30 +321,55 @@ def _model_names(models) -> tuple[dict[str, str], str | None]:
     return {i: i for i in ids}, None
 
 
+def _control_names(df: pd.DataFrame) -> list[str]:
+    """The controls of a claims table with per-control columns (``value_<c>``/``pass_<c>``), in order."""
+    return [c[len("pass_"):] for c in df.columns if c.startswith("pass_") and f"value_{c[len('pass_'):]}" in df.columns]
+
+
 def claims_markdown(df: pd.DataFrame, preset: str) -> list[str]:
-    """The totals line and the table: per (claim, check) the models that pass and fail, with values."""
+    """The totals line and the table: per (claim, check) the models that pass and fail, with values,
+    and (for a table with controls) how many controls fail and how many rows count."""
     passed = df["pass"].map(_truth)
     has_disc = "discriminates" in df.columns
     disc = df["discriminates"].map(_truth) if has_disc else None
+    has_counts = "counts" in df.columns
+    counts = df["counts"].map(_truth) if has_counts else None
+    controls = _control_names(df) if "controls" in df.columns else []
     names, suffix = _model_names(df["model"].unique())
     n, k = len(df), int(passed.sum())
     models = f"models `<hmm>{suffix}`" if suffix else "models as named in the table"
     total = f"**{k} of {n} checks pass**"
     if has_disc:
-        total += f", {int(disc.sum())} of {n} discriminate (column `discriminates`)"
+        total += f", {int(disc.sum())} of {n} discriminate (every control fails them)"
+    if has_counts:
+        total += f", **{int(counts.sum())} of {n} count** (pass and discriminate)"
     lines = [f"Claims (`results/{preset}/claims.csv`, a row per claim, check and model; {models}): {total}.", ""]
-    head = ["claim", "check", "pass"] + (["discriminate"] if has_disc else []) + \
-           ["passing (value)", "failing (value)", "criterion"]
-    lines += ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h in ("pass", "discriminate") else "---"
-                                                            for h in head) + "|"]
+    head = ["claim", "check", "pass"] + (["discriminate"] if has_disc else []) + (["count"] if has_counts else []) \
+        + (["controls failing"] if controls else []) + ["passing (value)", "failing (value)", "criterion"]
+    numeric = ("pass", "discriminate", "count")
+    lines += ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h in numeric else "---" for h in head) + "|"]
+
     def listing(rows):
         return ", ".join(f"{names[str(r.model)]} {fmt_value(r.value)}" for r in rows.itertuples()) or "—"
+
+    def failing_controls(g) -> str:
+        parts = []
+        for c in controls:
+            applies = g["controls"].fillna("").astype(str).str.split().map(lambda x, c=c: c in x)
+            if applies.any():
+                fails = ~g.loc[applies, f"pass_{c}"].map(_truth)
+                parts.append(f"{c} {int(fails.sum())}/{int(applies.sum())}")
+        return ", ".join(parts) or "none apply"
 
     for (claim, check), g in df.groupby(["claim", "check"], sort=False, dropna=False):
         ok = passed.loc[g.index]
         cells = [str(claim), str(check), f"{int(ok.sum())}/{len(g)}"]
         if has_disc:
             cells.append(f"{int(disc.loc[g.index].sum())}/{len(g)}")
+        if has_counts:
+            cells.append(f"{int(counts.loc[g.index].sum())}/{len(g)}")
+        if controls:
+            cells.append(failing_controls(g))
         cells += [listing(g[ok]), listing(g[~ok]), _criterion_head(g["criterion"])]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines

@@ -21,6 +21,9 @@ except ConfigError as _err:
     sys.exit(1)
 
 PRESET = config["preset"]
+# every preset name a path can carry: the configured presets and their control presets (plan.CONTROLS)
+CONTROL_PRESETS = [plan.control_preset(p, c) for p in config["presets"] for c in plan.CONTROLS]
+ALL_PRESETS = [*config["presets"], *CONTROL_PRESETS]
 
 # The project's package is put on PYTHONPATH inside every job, so the jobs run the repository's own
 # code even inside a per-rule conda env (Snakemake does not pass PYTHONPATH into conda jobs).
@@ -43,17 +46,27 @@ CORE_CODE = ["__init__.py", "cli.py", "io.py", "rng.py", "config.py", "plan.py"]
 
 
 def preset_cfg(wildcards):
-    if wildcards.preset not in config["presets"]:
+    """The configuration of the preset in a rule's wildcards (a control preset's is its base preset's)."""
+    base = plan.split_preset(wildcards.preset)[0]
+    if base not in config["presets"]:
         raise WorkflowError(
             f"unknown preset '{wildcards.preset}' in the target path; defined: {', '.join(config['presets'])}"
         )
-    return config["presets"][wildcards.preset]
+    return config["presets"][base]
+
+
+def models_of(preset):
+    """The models of a preset: its grid, or for a control preset its base preset's reference models."""
+    base, control = plan.split_preset(preset)
+    cfg = config["presets"][base]
+    return plan.reference_models(cfg) if control else plan.expand_grid(cfg)
 
 
 def spec_of(wildcards):
-    """The ModelSpec named by a rule's wildcards, checked against the preset's grid."""
+    """The ModelSpec named by a rule's wildcards, checked against the preset's models."""
     spec = plan.ModelSpec(wildcards.hmm, int(wildcards.hidden), int(wildcards.dim), int(wildcards.seed))
-    if spec not in plan.expand_grid(preset_cfg(wildcards)):
+    preset_cfg(wildcards)
+    if spec not in models_of(wildcards.preset):
         raise WorkflowError(f"model {spec.id} is not in the grid of preset '{wildcards.preset}'")
     return spec
 

@@ -6,7 +6,7 @@ EVAL_FILES = [f"eval_{t}.csv" for t in ("metrics", "distance", "transmat", "freq
 
 rule evaluate:
     input:
-        hmm=plan.HMM_FILE,
+        hmm=lambda w: plan.hmm_file(w.preset, w.hmm),
         model=plan.MODEL_PT,
         history=plan.HISTORY_CSV,
         code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "evaluate.py"),

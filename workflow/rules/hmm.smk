@@ -11,6 +11,8 @@ rule hmm:
         p=lambda w: json.dumps(hmm_params(config, w.preset, w.hmm)),
     log:
         "results/{preset}/logs/hmm/{hmm}.log",
+    wildcard_constraints:
+        preset="|".join(config["presets"]),  # control presets read their base preset's (plan.hmm_file)
     priority: lambda w: hmm_priority(w.preset, w.hmm)
     conda:
         "../../envs/hmm.yaml"

@@ -22,6 +22,8 @@ rule train:
         "results/{preset}/benchmarks/train/{hmm}_h{hidden}_d{dim}_s{seed}.tsv"
     # the longest trainings first, so the run's length does not depend on the order jobs are picked
     priority: lambda w: train_priority(w.preset, spec_of(w))
+    wildcard_constraints:
+        preset="|".join(config["presets"]),  # a control preset's networks come from rule control_model
     threads: lambda w: 1 if w.preset in ("smoke", "laptop") else 2
     resources:
         mem_mb=lambda w, attempt: TRAIN_MEM_MB.get(w.preset, 6000) * attempt,

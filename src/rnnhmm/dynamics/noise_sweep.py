@@ -87,7 +87,8 @@ def sweep(net: Network, model, hmm: HMM, length: int, p: dict, xi: np.ndarray, b
         rows.append({"sigma": s, "p_sw_dom": st.p_sw, "tr_dom": st.tr, "cv_dwell": st.cv_dwell,
                      "n_switches_dom": st.n_switches, **emission_row(rnn, a, hmm, p["sinkhorn_divergence"], p["sinkhorn_n"]),
                      "euclid_base": base.mean, "euclid_base_std": base.std,
-                     "p_y": hmm.emitted_switch_prob(), "vol_hmm": hmm.expected_volatility(length), "T": length,
+                     "p_y": hmm.emitted_switch_prob(), "p_dom_hmm": hmm.dominant_switch_prob(),
+                     "vol_hmm": hmm.expected_volatility(length), "T": length,
                      "N": p["n_sequences"]})
     return pd.DataFrame(rows)
 
