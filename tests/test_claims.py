@@ -31,7 +31,8 @@ DOC_ROWS = {("C1", "matched_distance"): EVERY, ("C1", "transmat_sse"): EVERY, ("
             ("C3", "switch_rate_dominant"): EVERY, ("C3", "phase_sets_symbol"): EVERY,
             ("C4", "cluster_share"): EVERY, ("C4", "unstable_kick_vs_cluster"): EVERY,
             ("C5", "kick_group_found"): ("chain2",), ("C5", "silencing_stops_switching"): ("chain2",),
-            ("C5", "kick_beats_random"): ("chain2",),
+            ("C5", "kick_beats_random"): ("chain2",), ("C5", "kick_signature"): ("chain2",),
+            ("C5", "noise_population_needed"): ("chain2",),
             ("C6", "bifurcation_found"): ("chain2",), ("C6", "resonant_noise"): EVERY,
             ("C7", "orbits_per_pair"): ("fully3",), ("C7", "pair_cluster_share"): ("fully3",),
             ("C7", "readout_tilt"): ("chains",)}
@@ -124,18 +125,32 @@ def kick_null(null=None):
 
 
 def ablation_cp(switches=None):
-    """n_switches per (group, mu) of the kick condition (default: 20 intact, 2 silenced); the noise and
-    control conditions never stop switching."""
+    """n_switches per (group, mu) of the noise condition (default: 20 intact, 2 without its noise input);
+    the kick and control conditions never stop switching."""
     switches = {1: {0.0: 2, 1.0: 20}, 2: {0.0: 0, 1.0: 15}} if switches is None else switches
     rows = []
     for g, at in switches.items():
         for cond in ("kick", "noise", "control"):
             for mu in (0.0, 0.5, 1.0, 1.9):
-                n = at.get(mu, 10) if cond == "kick" else 30
+                n = at.get(mu, 10) if cond == "noise" else 30
                 rows.append({"group": g, "condition": cond, "mu": mu, "n_switches": n, "n_leaving": n // 2,
                              "cp_mean": 1.0, "cp_std": 0.1, "n_windows": n, "cp_fallback": False,
                              "escape_frac": 0.5, "set_size": 3})
     return pd.DataFrame(rows)
+
+
+def silencing_groups(ratio=(0.2, 0.3), norm=(0.9, 0.9), pct=(0.99, 0.97), occ=((0.5, 0.7), (0.5, 0.6))):
+    """The silencing analysis' rows of groups 1 and 2 (defaults: switching stops, the state stays)."""
+    return pd.DataFrame([{"group": g, "source": src, "size": 3, "neurons": "1 2 3", "n_leaving_intact": 100,
+                          "n_leaving_silenced": 100 * r, "ratio": r, "occupancy_intact": o[0],
+                          "occupancy_silenced": o[1], "escape_rate_intact": 0.02, "escape_rate_silenced": 0.01,
+                          "norm_ratio": n, "null_median_ratio": 1.0, "null_percentile": q, "n_null": 100}
+                         for g, src, r, n, q, o in zip((1, 2), (0, 2), ratio, norm, pct, occ, strict=True)])
+
+
+def silencing_members(core=(0.1,) * 6, pre=(0.8,) * 6):
+    return pd.DataFrame({"group": [1, 1, 1, 2, 2, 2], "source": [0, 0, 0, 2, 2, 2], "neuron": [1, 2, 3, 4, 5, 6],
+                         "core_active": core, "pre_active": pre})
 
 
 def evo(e_b=3, first=1, crit=(0.0, 0.01, 0.3, 0.4, 0.5)):
@@ -200,6 +215,8 @@ def world() -> dict:
     w[("trained", "kick_neurons", "chain2", "kick_groups.json")] = kick_groups()
     w[("trained", "kick_neurons", "chain2", "kick_null.csv")] = kick_null()
     w[("trained", "ablation", "chain2", "ablation_cp.csv")] = ablation_cp()
+    w[("trained", "silencing", "chain2", "silencing_groups.csv")] = silencing_groups()
+    w[("trained", "silencing", "chain2", "silencing_members.csv")] = silencing_members()
     w[("trained", "training_evolution", "chain2", "evo_summary.csv")] = summary
     w[("trained", "training_evolution", "chain2", "evo_stats.csv")] = stats
     w[("trained", "evaluate", "fully3", "eval_transmat.csv")] = eval_transmat(FULLY3)
@@ -227,6 +244,8 @@ def control_tables(k: str) -> dict:
         {"1": {"source": 0, "group": 1, "neurons": [1, 2, 3], "found": True, "significant": False, "effect": 0.01}})
     w[(k, "kick_neurons", "chain2", "kick_null.csv")] = kick_null()
     w[(k, "ablation", "chain2", "ablation_cp.csv")] = ablation_cp({1: {0.0: 20, 1.0: 20}})
+    w[(k, "silencing", "chain2", "silencing_groups.csv")] = silencing_groups(ratio=(1.0, 1.0), pct=(0.5, 0.5))
+    w[(k, "silencing", "chain2", "silencing_members.csv")] = silencing_members(core=(0.9,) * 6)
     w[(k, "evaluate", "fully3", "eval_transmat.csv")] = eval_transmat(FULLY3)
     w[(k, "compositional", "fully3", "subspace_segments.csv")] = segments({"O1O2": 0, "O2O3": 1, "O1O3": 0})
     w[(k, "compositional", "fully3", "subspace_residency_summary.csv")] = pair_summary(
@@ -315,6 +334,8 @@ def test_thresholds_are_the_ones_of_docs_claims_md():
     assert claims.DOMINANT_RATE_FACTOR == 2.0 and claims.PHASE_BINS == 36 and claims.PHASE_SETS_SYMBOL_MIN == 0.9
     assert claims.CLUSTER_SHARE_MIN == 0.5 and claims.SILENCED_SWITCHES_MAX_RATIO == 0.5
     assert claims.KICK_NULL_PERCENTILE_MIN == 0.95 and claims.RESONANCE_EDGE_MIN_RATIO == 1.5
+    assert claims.SILENCED_NORM_MIN_RATIO == 0.1 and claims.KICK_CORE_ACTIVE_MAX == 0.5 and claims.KICK_RISE_FACTOR == 2.0
+    assert claims.NOISE_SILENCED_MAX_RATIO == 0.5 and claims.CONTROL_SILENCED_MIN_RATIO == 0.5
     assert claims.READOUT_TILT_TAU_MAX == pytest.approx(-2 / 3) and claims.READOUT_TILT_MIN_CHAINS == 3
     doc = (Path(__file__).resolve().parents[1] / "docs" / "claims.md").read_text()
     for check in {k for _, k in DOC_ROWS}:
@@ -352,6 +373,7 @@ def _pairs(**override):
     return _set(("trained", "compositional", "fully3", "subspace_residency_summary.csv"), pair_summary(pairs))
 
 
+C5_AFTER = {"silencing_stops_switching", "kick_beats_random", "kick_signature", "noise_population_needed"}
 NO_O1O3 = [[0.9, 0.1, 0.0], [0.1, 0.8, 0.1], [0.0, 0.1, 0.9]]  # an HMM that never switches O1 <-> O3
 
 def _metrics(hmm="chain2", **kw):
@@ -360,6 +382,10 @@ def _metrics(hmm="chain2", **kw):
 
 def _sweep(hmm="chain2", **kw):
     return _set(("trained", "noise_sweep", hmm, "noise_sweep.csv"), noise_sweep(**kw))
+
+
+def _sil(**kw):
+    return _set(("trained", "silencing", "chain2", "silencing_groups.csv"), silencing_groups(**kw))
 
 
 def _readout(**p_bar):
@@ -417,32 +443,37 @@ CASES = [
     ("unstable_kick_vs_cluster", "chain2", _summ(cluster=(0, np.nan, np.nan)), False, 0.25, {"cluster_share"}),
     # C5
     ("kick_group_found", "chain2", _set(("trained", "kick_neurons", "chain2", "kick_groups.json"), kick_groups({})),
-     False, 0, {"silencing_stops_switching", "kick_beats_random"}),
+     False, 0, C5_AFTER),
     ("kick_group_found", "chain2", _set(("trained", "kick_neurons", "chain2", "kick_groups.json"), kick_groups(
         {"1": {"source": 0, "neurons": [1, 2, 3], "found": True, "significant": False, "effect": 0.5}})),
-     False, 0, {"silencing_stops_switching", "kick_beats_random"}),  # a positive effect is not enough
-    ("silencing_stops_switching", "chain2", _set(("trained", "ablation", "chain2", "ablation_cp.csv"),
-                                                 ablation_cp({1: {0.0: 10, 1.0: 20}, 2: {0.0: 0, 1.0: 15}})), True, 0.5),
-    ("silencing_stops_switching", "chain2", _set(("trained", "ablation", "chain2", "ablation_cp.csv"),
-                                                 ablation_cp({1: {0.0: 2, 1.0: 20}, 2: {0.0: 8, 1.0: 15}})),
-     False, 8 / 15),  # every group must stop switching
-    ("silencing_stops_switching", "chain2", _set(("trained", "ablation", "chain2", "ablation_cp.csv"),
-                                                 ablation_cp({1: {0.0: 0, 1.0: 0}, 2: {0.0: 0, 1.0: 15}})), False, None),
-    ("silencing_stops_switching", "chain2", _set(("trained", "ablation", "chain2", "ablation_cp.csv"),
-                                                 ablation_cp({1: {0.0: 2, 1.0: 20}})), False, None),  # group 2 missing
-    ("kick_beats_random", "chain2", _set(("trained", "kick_neurons", "chain2", "kick_null.csv"),
-                                         kick_null(np.arange(100) / 100)), False, 0.505),
-    ("kick_beats_random", "chain2", lambda w: (
-        w.__setitem__(("trained", "kick_neurons", "chain2", "kick_null.csv"), kick_null(np.arange(100) / 100)),
-        w.__setitem__(("trained", "kick_neurons", "chain2", "kick_groups.json"), kick_groups(
-            {"1": {"source": 0, "neurons": [1, 2, 3], "found": True, "significant": True, "effect": 0.945},
-             "2": {"source": 2, "neurons": [4, 5, 6], "found": True, "significant": True, "effect": 0.99}}))),
-     True, 0.95),
-    ("kick_beats_random", "chain2", lambda w: (
-        w.__setitem__(("trained", "kick_neurons", "chain2", "kick_null.csv"), kick_null(np.arange(100) / 100)),
-        w.__setitem__(("trained", "kick_neurons", "chain2", "kick_groups.json"), kick_groups(
-            {"1": {"source": 0, "neurons": [1, 2, 3], "found": True, "significant": True, "effect": 0.94}}))),
-     False, 0.945),  # a tie with the null counts one half
+     False, 0, C5_AFTER),  # a positive effect is not enough
+    ("silencing_stops_switching", "chain2", _sil(ratio=(0.5, 0.3)), True, 0.5),
+    ("silencing_stops_switching", "chain2", _sil(ratio=(0.2, 0.51)), False, 0.51),  # every group must stop switching
+    ("silencing_stops_switching", "chain2", _sil(norm=(0.9, 0.1)), True, 0.3),
+    ("silencing_stops_switching", "chain2", _sil(norm=(0.9, 0.099)), False, 0.3),  # a collapse towards h = 0
+    ("silencing_stops_switching", "chain2", _sil(occ=((0.5, 0.7), (0.5, 0.01))), False, 0.3),  # no longer visits it
+    ("silencing_stops_switching", "chain2", _sil(ratio=(0.2, np.nan)), False, None),
+    ("silencing_stops_switching", "chain2", lambda w: w.__setitem__(
+        ("trained", "silencing", "chain2", "silencing_groups.csv"), silencing_groups().iloc[:1]),
+     False, None, {"kick_beats_random"}),  # group 2 missing
+    ("kick_beats_random", "chain2", _sil(pct=(0.95, 0.99)), True, 0.95),
+    ("kick_beats_random", "chain2", _sil(pct=(0.99, 0.945)), False, 0.945),
+    ("kick_signature", "chain2", _set(("trained", "silencing", "chain2", "silencing_members.csv"),
+                                      silencing_members(core=(0.5,) * 6, pre=(1.0,) * 6)), True, 1.0),
+    ("kick_signature", "chain2", _set(("trained", "silencing", "chain2", "silencing_members.csv"),
+                                      silencing_members(core=(0.0,) * 6, pre=(0.0,) * 5 + (0.1,))),
+     False, 1 / 6),  # never active at all is no signature
+    ("kick_signature", "chain2", _set(("trained", "silencing", "chain2", "silencing_members.csv"),
+                                      silencing_members(core=(0.1,) * 5 + (0.51,))), False, 5 / 6),  # a hub
+    ("kick_signature", "chain2", _set(("trained", "silencing", "chain2", "silencing_members.csv"),
+                                      silencing_members(pre=(0.8,) * 5 + (0.19,))), False, 5 / 6),  # no 2x rise
+    ("noise_population_needed", "chain2", _set(("trained", "ablation", "chain2", "ablation_cp.csv"),
+                                               ablation_cp({1: {0.0: 10, 1.0: 20}, 2: {0.0: 0, 1.0: 15}})), True, 0.5),
+    ("noise_population_needed", "chain2", _set(("trained", "ablation", "chain2", "ablation_cp.csv"),
+                                               ablation_cp({1: {0.0: 2, 1.0: 20}, 2: {0.0: 8, 1.0: 15}})),
+     False, 8 / 15),  # every group
+    ("noise_population_needed", "chain2", _set(("trained", "ablation", "chain2", "ablation_cp.csv"),
+                                               ablation_cp({1: {0.0: 0, 1.0: 0}, 2: {0.0: 0, 1.0: 15}})), False, None),
     # C6
     ("bifurcation_found", "chain2", lambda w: w.update(zip(
         [("trained", "training_evolution", "chain2", "evo_summary.csv"), ("trained", "training_evolution", "chain2", "evo_stats.csv")],
@@ -514,6 +545,8 @@ def test_a_degenerate_untrained_model_gives_nan_and_fail_never_a_crash(tmp_path)
                                                          "sources": [0], "groups": {}},
         ("kick_neurons", "chain2", "kick_null.csv"): pd.DataFrame(columns=["source", "effect"]),
         ("ablation", "chain2", "ablation_cp.csv"): pd.DataFrame(columns=["group", "condition", "mu", "n_switches"]),
+        ("silencing", "chain2", "silencing_groups.csv"): silencing_groups().iloc[:0],
+        ("silencing", "chain2", "silencing_members.csv"): silencing_members().iloc[:0],
         ("training_evolution", "chain2", "evo_summary.csv"): summary,
         ("training_evolution", "chain2", "evo_stats.csv"): stats,
         ("noise_sweep", "chain2", "noise_sweep.csv"): noise_sweep(div=(np.nan,) * 5, p_dom=0.0),
@@ -566,7 +599,7 @@ def test_needs_lists_exactly_the_folders_and_files_it_reads(tmp_path):
         expected |= {plan.analysis_dir(where, a, m) for a in ("fixed_points", "residency", "noise_sweep")
                      for m in everyone}
         expected |= {plan.analysis_dir(where, "readout", MODELS[h]) for h in READOUT_P}
-        expected |= {plan.analysis_dir(where, a, CHAIN2) for a in ("kick_neurons", "ablation")}
+        expected |= {plan.analysis_dir(where, a, CHAIN2) for a in ("kick_neurons", "ablation", "silencing")}
         expected |= {plan.analysis_dir(where, "compositional", FULLY3)}
     expected |= {plan.analysis_dir(PRESET, "training_evolution", CHAIN2)}  # no control: no training history
     assert need == expected

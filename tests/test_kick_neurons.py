@@ -8,13 +8,17 @@ from rnnhmm.dynamics.simulate import Network
 from rnnhmm.dynamics.switching import switch_times
 
 
-def planted_network(rho=0.9, kappa=2.0, gamma=30.0, alpha=(2.2, 2.4, 2.6), beta=1.0, lam=3.0, n_fill=12, seed=0):
+def planted_network(rho=0.9, kappa=2.0, gamma=30.0, alpha=(2.2, 2.4, 2.6), beta=1.0, lam=3.0, n_fill=12, seed=0,
+                    kick_input=0.0):
     """A noise-driven flip-flop whose switches need planted kick triplets.
 
     Two self-exciting, mutually inhibiting memory populations M1 (read out as O1) and M3 (O3), each fed by
-    its own rectified noise unit, never switch on their own.  Kick triplet K1 (no direct noise input)
-    integrates a rectified noise unit against M1 and, when it crosses threshold, silences M1 and excites
-    M3; K3 does the reverse.  Silencing K1's recurrent drive therefore stops every switch away from O1.
+    its own rectified noise unit, never switch on their own.  Kick triplet K1 integrates a rectified noise
+    unit against M1 and, when it crosses threshold, silences M1 and excites M3; K3 does the reverse.
+    With ``kick_input`` = 0 the kick units get no direct noise input, so removing K1's recurrent drive
+    stops every switch away from O1; with ``kick_input`` > 0 they also receive direct noise (U weights of
+    that standard deviation on the input dimensions 4-7), as every unit of a trained network does, and
+    removing the recurrent drive *releases* them instead (only clamping their output silences them).
     Filler units are weakly coupled, noise-driven and disconnected from the mechanism."""
     NA, NB, NK1, NK3 = 0, 1, 2, 3
     M1, M3 = np.arange(4, 8), np.arange(8, 12)
@@ -35,6 +39,9 @@ def planted_network(rho=0.9, kappa=2.0, gamma=30.0, alpha=(2.2, 2.4, 2.6), beta=
     W[np.ix_(F, F)] = rng.normal(0, 0.3 / np.sqrt(n_fill), (n_fill, n_fill))
     U[F, 4:] = rng.normal(0, 0.5, (n_fill, d - 4))
     A[0, M1], A[2, M3], A[1, M1], A[1, M3] = 0.25, 0.25, -0.25, -0.25
+    if kick_input:
+        for grp in (K1, K3):
+            U[np.ix_(grp, range(4, 8))] = rng.normal(0, kick_input, (len(grp), 4))
     return Network(W, U, A), {"K1": K1.tolist(), "K3": K3.tolist(), "M1": M1, "M3": M3}
 
 

@@ -22,6 +22,7 @@ CLAIM_CHECKS = {
     ("C3", "switch_rate_dominant"): REFS, ("C3", "phase_sets_symbol"): REFS,
     ("C4", "cluster_share"): REFS, ("C4", "unstable_kick_vs_cluster"): REFS,
     ("C5", "kick_group_found"): REF2, ("C5", "silencing_stops_switching"): REF2, ("C5", "kick_beats_random"): REF2,
+    ("C5", "kick_signature"): REF2, ("C5", "noise_population_needed"): REF2,
     ("C6", "bifurcation_found"): REF2, ("C6", "resonant_noise"): REFS,
     ("C7", "orbits_per_pair"): COMPOSITIONAL, ("C7", "pair_cluster_share"): COMPOSITIONAL,
     ("C7", "readout_tilt"): "chains",

@@ -29,10 +29,13 @@ How each check maps onto the tables (``CHECKS`` holds the files and columns of e
   about the PCA origin (the mean state) in 36 equal bins.
 * C4 ``cluster_share``, ``unstable_kick_vs_cluster``: residency_summary.csv per region ``n_states``,
   ``mean_unstable`` (transition and kick-zone pooled weighted by their state counts).
-* C5 ``kick_group_found``: kick_groups.json groups with ``found`` and ``significant``.
-  ``silencing_stops_switching``: ablation_cp.csv, condition ``kick``, ``n_switches`` at μ = 0 over
-  μ = 1, per group.  ``kick_beats_random``: the group's ``effect`` (kick_groups.json) against the null
-  effects of random triplets of the same source (kick_null.csv): its mid-rank percentile.
+* C5 ``kick_group_found``: kick_groups.json groups with ``found`` and ``significant``.  For those
+  groups, from the silencing analysis (the group's output clamped to 0, fresh noise):
+  ``silencing_stops_switching``: silencing_groups.csv ``ratio``, ``norm_ratio``, ``occupancy_*``;
+  ``kick_beats_random``: its ``null_percentile`` (activity-matched null, mid-rank);
+  ``kick_signature``: silencing_members.csv ``core_active``, ``pre_active``.
+  ``noise_population_needed``: ablation_cp.csv, conditions ``noise`` and ``control``, ``n_switches``
+  at μ = 0 over μ = 1.
 * C6 ``bifurcation_found``: evo_summary.csv ``bif_epoch_rule`` (the rule's epoch, not a manual
   override) and ``first_epoch``; evo_stats.csv ``frac_critical`` of the epochs before e_b and from
   e_b on.  ``resonant_noise``: noise_sweep.csv ``sinkhorn_div`` per ``sigma``.
@@ -77,8 +80,13 @@ DOMINANT_RATE_FACTOR = 2.0  # C3: dominant-output switch probability within a fa
 PHASE_BINS = 36  # C3: equal angle bins on the PC1-PC2 plane
 PHASE_SETS_SYMBOL_MIN = 0.9  # C3: fraction of states whose output is their bin's majority output
 CLUSTER_SHARE_MIN = 0.5  # C4 and C7: fraction of the orbit states that are cluster states
-SILENCED_SWITCHES_MAX_RATIO = 0.5  # C5: switches with the kick group silenced over intact
-KICK_NULL_PERCENTILE_MIN = 0.95  # C5: the kick group's effect against random groups of its size
+SILENCED_SWITCHES_MAX_RATIO = 0.5  # C5: switches leaving the source, group clamped to 0 over intact
+SILENCED_NORM_MIN_RATIO = 0.1  # C5: state norm in the source, silenced over intact (no collapse to 0)
+KICK_NULL_PERCENTILE_MIN = 0.95  # C5: the group's effect against activity-matched random groups
+KICK_CORE_ACTIVE_MAX = 0.5  # C5 signature: active in at most half of the source dwell-core steps
+KICK_RISE_FACTOR = 2.0  # C5 signature: active before a switch >= 2 x as often as in the cores (and ever)
+NOISE_SILENCED_MAX_RATIO = 0.5  # C5: switches with the noise population's input removed over intact
+CONTROL_SILENCED_MIN_RATIO = 0.5  # C5: ... and with the control population's removed, at least half remain
 RESONANCE_EDGE_MIN_RATIO = 1.5  # C6: Sinkhorn divergence at both ends of the sweep over the best
 READOUT_TILT_TAU_MAX = -2.0 / 3.0  # C7: Kendall tau of (number of chain states, readout projection)
 READOUT_TILT_MIN_CHAINS = 3  # C7: chains needed for the tilt
@@ -297,27 +305,31 @@ def kick_group_found(t: Tables) -> Outcome:
     return outcome(n, ">= 1 group, significant against the null (z >= 3)", n >= 1)
 
 
+def _silencing_rows(t: Tables, groups: dict[int, dict]):
+    """The silencing analysis' rows of the significant kick groups (a missing group has no row)."""
+    sil = t.table("silencing", "silencing_groups.csv", ("group", "ratio", "norm_ratio", "null_percentile",
+                                                        "occupancy_intact", "occupancy_silenced"))
+    return {g: sil[sil["group"].astype(int) == g] for g in groups}
+
+
 def silencing_stops_switching(t: Tables) -> Outcome:
     groups = _found_groups(t)
+    text = (f"<= {SILENCED_SWITCHES_MAX_RATIO:g} x intact switches leaving the source with the group clamped to 0, "
+            f"state norm in the source >= {SILENCED_NORM_MIN_RATIO:g} x intact and occupancy of the source >= intact, "
+            "every group")
     if not groups:
-        return outcome(NAN, f"<= {SILENCED_SWITCHES_MAX_RATIO:g} x intact switches, every group (no significant kick "
-                            "group)",
-                       False)
-    cp = t.table("ablation", "ablation_cp.csv", ("group", "condition", "mu", "n_switches"))
-    kick = cp[cp["condition"] == "kick"]
-    ratios, parts = [], []
-    for g in groups:
-        rows = kick[kick["group"].astype(int) == g]
-        at = {}
-        for mu in (0.0, 1.0):
-            sel = rows.loc[np.isclose(rows["mu"].astype(float), mu), "n_switches"]
-            at[mu] = _f(sel.iloc[0]) if len(sel) else NAN
-        ratio = at[0.0] / at[1.0] if at[1.0] > 0 else NAN
+        return outcome(NAN, f"{text} (no significant kick group)", False)
+    ratios, parts, stays = [], [], True
+    for g, r in _silencing_rows(t, groups).items():
+        ratio = _f(r["ratio"].iloc[0]) if len(r) else NAN
+        norm = _f(r["norm_ratio"].iloc[0]) if len(r) else NAN
+        occ0 = _f(r["occupancy_intact"].iloc[0]) if len(r) else NAN
+        occ1 = _f(r["occupancy_silenced"].iloc[0]) if len(r) else NAN
         ratios.append(ratio)
-        parts.append(f"group {g}: {_g(at[0.0])}/{_g(at[1.0])}")
+        stays = stays and norm >= SILENCED_NORM_MIN_RATIO and occ1 >= occ0
+        parts.append(f"group {g}: switches {_g(ratio)}, norm {_g(norm)}, occupancy {_g(occ1)} vs {_g(occ0)}")
     worst = NAN if any(math.isnan(r) for r in ratios) else max(ratios)
-    return outcome(worst, f"<= {SILENCED_SWITCHES_MAX_RATIO:g} x intact switches, every group "
-                          f"(mu=0/mu=1: {'; '.join(parts)})", worst <= SILENCED_SWITCHES_MAX_RATIO)
+    return outcome(worst, f"{text} ({'; '.join(parts)})", worst <= SILENCED_SWITCHES_MAX_RATIO and stays)
 
 
 def null_percentile(effect: float, null_effects) -> float:
@@ -332,18 +344,55 @@ def null_percentile(effect: float, null_effects) -> float:
 
 def kick_beats_random(t: Tables) -> Outcome:
     groups = _found_groups(t)
+    text = f">= {KICK_NULL_PERCENTILE_MIN:g}, every group"
     if not groups:
-        return outcome(NAN, f">= {KICK_NULL_PERCENTILE_MIN:g}, every group (no significant kick group)", False)
-    null = t.table("kick_neurons", "kick_null.csv", ("source", "effect"))
+        return outcome(NAN, f"{text} (no significant kick group)", False)
     pcts, parts = [], []
-    for g, info in groups.items():
-        eff = null.loc[null["source"].astype(int) == int(info.get("source", -1)), "effect"]
-        p = null_percentile(_f(info.get("effect")), eff)
-        pcts.append(p)
-        parts.append(f"group {g}: {_g(p)} of {len(eff)} random groups")
+    for g, r in _silencing_rows(t, groups).items():
+        pct = _f(r["null_percentile"].iloc[0]) if len(r) else NAN
+        pcts.append(pct)
+        parts.append(f"group {g}: {_g(pct)}")
     worst = NAN if any(math.isnan(p) for p in pcts) else min(pcts)
-    return outcome(worst, f">= {KICK_NULL_PERCENTILE_MIN:g}, every group (mid-rank null percentile: {'; '.join(parts)})",
-                   worst >= KICK_NULL_PERCENTILE_MIN)
+    return outcome(worst, f"{text} (mid-rank percentile of the clamped group's effect among activity-matched "
+                          f"random groups, fresh noise: {'; '.join(parts)})", worst >= KICK_NULL_PERCENTILE_MIN)
+
+
+def kick_signature(t: Tables) -> Outcome:
+    groups = _found_groups(t)
+    text = (f"== 1 (fraction of members active in <= {KICK_CORE_ACTIVE_MAX:g} of the source dwell-core steps and "
+            f">= {KICK_RISE_FACTOR:g} x as often before a switch), every group")
+    if not groups:
+        return outcome(NAN, f"{text} (no significant kick group)", False)
+    mem = t.table("silencing", "silencing_members.csv", ("group", "neuron", "core_active", "pre_active"))
+    mem = mem[mem["group"].astype(int).isin(list(groups))]
+    core, pre = mem["core_active"].astype(float), mem["pre_active"].astype(float)
+    ok = (core <= KICK_CORE_ACTIVE_MAX) & (pre >= KICK_RISE_FACTOR * core) & (pre > 0)
+    frac = float(ok.mean()) if len(mem) else NAN
+    return outcome(frac, f"{text} ({int(ok.sum())} of {len(mem)} members)", frac >= 1.0)
+
+
+def noise_population_needed(t: Tables) -> Outcome:
+    groups = _found_groups(t)
+    text = (f"noise population's input removed (mu = 0): <= {NOISE_SILENCED_MAX_RATIO:g} x intact switches; control "
+            f"population's: >= {CONTROL_SILENCED_MIN_RATIO:g} x, every group")
+    if not groups:
+        return outcome(NAN, f"{text} (no significant kick group)", False)
+    cp = t.table("ablation", "ablation_cp.csv", ("group", "condition", "mu", "n_switches"))
+
+    def ratio(g: int, condition: str) -> float:
+        rows = cp[(cp["group"].astype(int) == g) & (cp["condition"] == condition)]
+        at = {}
+        for mu in (0.0, 1.0):
+            sel = rows.loc[np.isclose(rows["mu"].astype(float), mu), "n_switches"]
+            at[mu] = _f(sel.iloc[0]) if len(sel) else NAN
+        return at[0.0] / at[1.0] if at[1.0] > 0 else NAN
+
+    noise = {g: ratio(g, "noise") for g in groups}
+    control = {g: ratio(g, "control") for g in groups}
+    worst = NAN if any(math.isnan(v) for v in noise.values()) else max(noise.values())
+    ctl_ok = all(v >= CONTROL_SILENCED_MIN_RATIO for v in control.values())
+    parts = "; ".join(f"group {g}: noise {_g(noise[g])}, control {_g(control[g])}" for g in groups)
+    return outcome(worst, f"{text} ({parts})", worst <= NOISE_SILENCED_MAX_RATIO and ctl_ok)
 
 
 # ---------------------------------------------------------------------- C6
@@ -508,11 +557,17 @@ CHECKS: tuple[Check, ...] = (
     Check("C5", "kick_group_found", REF2_HMMS, (("kick_neurons", "kick_groups.json"),),
           "groups.found, groups.significant", kick_group_found),
     Check("C5", "silencing_stops_switching", REF2_HMMS,
-          (("kick_neurons", "kick_groups.json"), ("ablation", "ablation_cp.csv")),
-          "condition kick, n_switches at mu 0 and 1", silencing_stops_switching),
+          (("kick_neurons", "kick_groups.json"), ("silencing", "silencing_groups.csv")),
+          "ratio, norm_ratio, occupancy_intact, occupancy_silenced", silencing_stops_switching),
     Check("C5", "kick_beats_random", REF2_HMMS,
-          (("kick_neurons", "kick_groups.json"), ("kick_neurons", "kick_null.csv")),
-          "group effect vs null effect", kick_beats_random),
+          (("kick_neurons", "kick_groups.json"), ("silencing", "silencing_groups.csv")),
+          "null_percentile", kick_beats_random),
+    Check("C5", "kick_signature", REF2_HMMS,
+          (("kick_neurons", "kick_groups.json"), ("silencing", "silencing_members.csv")),
+          "core_active, pre_active", kick_signature),
+    Check("C5", "noise_population_needed", REF2_HMMS,
+          (("kick_neurons", "kick_groups.json"), ("ablation", "ablation_cp.csv")),
+          "conditions noise and control, n_switches at mu 0 and 1", noise_population_needed),
     Check("C6", "bifurcation_found", REF2_HMMS,
           (("training_evolution", "evo_summary.csv"), ("training_evolution", "evo_stats.csv")),
           "bif_epoch_rule, first_epoch, frac_critical", bifurcation_found, _no_checkpoints, networks=()),

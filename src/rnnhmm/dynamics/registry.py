@@ -286,6 +286,14 @@ PARAM_RANGES: dict[str, Range] = {
     # residency
     "n_states": COUNT,
     "n_states_chain2": COUNT,
+    # silencing
+    "n_runs": COUNT,
+    "run_steps": integer(2),  # a switch needs two steps
+    "match_k": COUNT,
+    "max_size": ALL_IF_ZERO,  # 0: no group-size curve
+    "select_runs": COUNT,
+    "select_steps": integer(2),
+    "target_ratio": FRACTION,
     # state_space
     "input_steps": COUNT,
     # training_evolution
