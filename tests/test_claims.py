@@ -168,12 +168,14 @@ def noise_sweep(div=(0.75, 1.0, 0.5, 1.0, 2.0), sigmas=(0.1, 0.5, 1.0, 2.0, 4.0)
 
 
 def segments(n_segments=None):
+    """Segments per pair of the pca run, ``n_two_way`` of them switching both ways (two more that do not:
+    long dwells of one output); the residency run's rows must not count."""
     n_segments = {"O1O2": 5, "O2O3": 4, "O1O3": 3} if n_segments is None else n_segments
-    rows = [{"run": "pca", "pair": p, "n_in_pair": 100, "l_min_used": 20, "halvings": 0, "n_segments": n,
-             "longest": 50 if n else 0, "status": "ok" if n else "no segment longer than L_min"}
+    rows = [{"run": "pca", "pair": p, "n_in_pair": 100, "l_min_used": 20, "halvings": 0, "n_segments": n + 2,
+             "n_two_way": n, "longest": 50 if n else 0, "status": "ok" if n else "no segment longer than L_min"}
             for p, n in n_segments.items()]
-    rows += [{"run": "residency", "pair": p, "n_in_pair": 0, "l_min_used": 5, "halvings": 2, "n_segments": 0,
-              "longest": 0, "status": "no segment longer than L_min"} for p in n_segments]
+    rows += [{"run": "residency", "pair": p, "n_in_pair": 0, "l_min_used": 5, "halvings": 2, "n_segments": 9,
+              "n_two_way": 9, "longest": 0, "status": "no segment longer than L_min"} for p in n_segments]
     return pd.DataFrame(rows)
 
 

@@ -39,6 +39,19 @@ def test_segments_stop_at_the_floor():
     assert (lim, halvings, len(segs)) == (200, 0, 6)
 
 
+def test_two_way_counts_segments_that_switch_both_ways_within_the_pair():
+    o = np.array([0, 1, 0, 1] + [2] * 3 + [0] * 6 + [1] * 2 + [2] + [1, 0, 1])
+    segs = comp.in_pair_runs(o, (0, 1))  # [0, 4), [7, 15), [16, 19)
+    assert segs.tolist() == [[0, 4], [7, 15], [16, 19]]
+    # [0, 4): 0→1 and 1→0; [7, 15): 0→1 only (a long dwell, then one switch); [16, 19): both
+    assert comp.two_way(o, segs, (0, 1)) == 2
+    assert comp.two_way(o, segs[1:2], (0, 1)) == 0
+    assert comp.two_way(o, np.zeros((0, 2), dtype=int), (0, 1)) == 0
+    # a dwell of one output only is a segment of every pair that contains it, never a two-way one
+    dwell = np.zeros(50, dtype=int)
+    assert comp.two_way(dwell, comp.in_pair_runs(dwell, (0, 2)), (0, 2)) == 0
+
+
 def test_pair_pca_uses_all_in_pair_states():
     rng = np.random.default_rng(0)
     o = rng.integers(0, 3, 400)

@@ -128,6 +128,28 @@ def test_block_with_controls_counts_what_passes_and_discriminates(run_dir):
     assert "| C5 | kick_group_found | 0/1 | 0/1 | 0/1 | untrained 1/1 | — | chain2 NaN | >= 1 group |" in lines
 
 
+def test_controls_table_marks_each_value_pass_or_fail(run_dir):
+    claims = CLAIMS.copy()
+    claims["controls"] = ["untrained iid", "untrained iid", "untrained", "untrained", ""]
+    claims["value_untrained"] = [2.0, 0.6, 0.5, 0.3, math.nan]
+    claims["pass_untrained"] = [False, True, False, False, False]
+    claims["value_iid"] = [1.0, 1.0, math.nan, math.nan, math.nan]
+    claims["pass_iid"] = [False, False, False, False, False]
+    lines = rn.controls_markdown(claims, PRESET)
+    assert "| claim | check | trained | untrained | iid |" in lines
+    assert "| C1 | matched_distance | chain2 0.512✓, chain3 0.7✓ | chain2 2✗, chain3 0.6✓ | chain2 1✗, chain3 1✗ |" in lines
+    assert "| C1 | transmat_sse | chain2 0.0131✗, chain3 0.0036✓ | chain2 0.5✗, chain3 0.3✗ | — |" in lines
+    assert "| C5 | kick_group_found | chain2 NaN✗ | — | — |" in lines
+    claims.to_csv(run_dir / "results" / PRESET / "claims.csv", index=False)
+    doc = run_dir / "claims.md"
+    doc.write_text(f"# c\n\n{rn.BEGIN}\nold\n{rn.END}\n")
+    assert rn.main(["--run-dir", str(run_dir), "--preset", PRESET, "--readme", str(run_dir / "README.md"),
+                    "--claims-doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert "old" not in text and "| C1 | matched_distance | chain2 0.512✓" in text and rn.STAMP_RE.search(text)
+    assert rn.read_stamp(doc)[0] == rn.read_stamp(run_dir / "README.md")[0]
+
+
 def test_block_without_discriminates_and_other_models(run_dir):
     claims = CLAIMS.drop(columns="discriminates")
     claims.loc[0, "model"] = "odd-model"
@@ -174,6 +196,12 @@ def test_numerics_hash(run_dir):
 
 
 # ---------------------------------------------------------------------- (b) the repository README's stamp
+def test_claims_doc_numbers_come_from_the_readmes_run():
+    """docs/claims.md's table of what the controls scored is written with the README's block, from the
+    same run: the same stamp."""
+    assert rn.read_stamp(REPO / "docs" / "claims.md")[0] == rn.read_stamp(REPO / "README.md")[0]
+
+
 def test_readme_stamp_is_current():
     if not (REPO / ".git").exists():
         pytest.skip("no .git: a source tree without history cannot say which commit the README's numbers are from")

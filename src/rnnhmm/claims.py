@@ -41,7 +41,7 @@ How each check maps onto the tables (``CHECKS`` holds the files and columns of e
   e_b on.  ``resonant_noise``: noise_sweep.csv ``sinkhorn_div`` per ``sigma``.
 * C7 ``orbits_per_pair``: the output pairs the HMM switches between (eval_transmat.csv, source
   ``hmm_analytic``, an off-diagonal p > 0 in either direction) against subspace_segments.csv (run
-  ``pca``, ``n_segments``).  ``pair_cluster_share``: subspace_residency_summary.csv per pair.
+  ``pca``, ``n_two_way``: segments switching both ways within the pair).  ``pair_cluster_share``: subspace_residency_summary.csv per pair.
   ``readout_tilt``: readout_summary.csv ``M``, ``p_bar`` of every chain's reference model.
 """
 
@@ -443,14 +443,14 @@ def switching_pairs(t: Tables) -> list[str]:
 
 def orbits_per_pair(t: Tables) -> Outcome:
     pairs = switching_pairs(t)
-    seg = t.table("compositional", "subspace_segments.csv", ("run", "pair", "n_segments"))
+    seg = t.table("compositional", "subspace_segments.csv", ("run", "pair", "n_two_way"))
     seg = seg[seg["run"] == "pca"]
-    have = {str(p) for p, n in zip(seg["pair"], seg["n_segments"], strict=True) if _f(n) > 0}
+    have = {str(p) for p, n in zip(seg["pair"], seg["n_two_way"], strict=True) if _f(n) > 0}
     found = [p for p in pairs if p in have]
     missing = [p for p in pairs if p not in have]
     return outcome(len(found) if pairs else NAN,
-                   f"== {len(pairs)} (a segment for every pair the HMM switches between: {', '.join(pairs) or 'none'}"
-                   + (f"; missing {', '.join(missing)})" if missing else ")"),
+                   f"== {len(pairs)} (a segment switching both ways within every pair the HMM switches between: "
+                   f"{', '.join(pairs) or 'none'}" + (f"; missing {', '.join(missing)})" if missing else ")"),
                    bool(pairs) and not missing)
 
 
@@ -575,7 +575,7 @@ CHECKS: tuple[Check, ...] = (
           "sigma, sinkhorn_div", resonant_noise),
     Check("C7", "orbits_per_pair", COMPOSITIONAL_HMMS,
           (("evaluate", "eval_transmat.csv"), ("compositional", "subspace_segments.csv")),
-          "hmm_analytic p; run pca n_segments", orbits_per_pair),
+          "hmm_analytic p; run pca n_two_way", orbits_per_pair),
     Check("C7", "pair_cluster_share", COMPOSITIONAL_HMMS,
           (("evaluate", "eval_transmat.csv"), ("compositional", "subspace_residency_summary.csv")),
           "hmm_analytic p; pair, region, n_states", pair_cluster_share),

@@ -375,6 +375,44 @@ def claims_markdown(df: pd.DataFrame, preset: str) -> list[str]:
     return lines
 
 
+def controls_markdown(df: pd.DataFrame, preset: str) -> list[str]:
+    """Per (claim, check): every model's value on the trained network and on each control, a value
+    marked ✓ where it passes the criterion and ✗ where it fails ('—': the control does not apply)."""
+    controls = _control_names(df)
+    names, suffix = _model_names(df["model"].unique())
+    models = f"models `<hmm>{suffix}`" if suffix else "models as named in the table"
+    lines = [f"What the trained networks and their controls scored (`results/{preset}/claims.csv`, {models}; "
+             "✓ passes the criterion, ✗ fails it; a check counts where the trained network passes and every "
+             "control fails):", "",
+             "| claim | check | trained | " + " | ".join(controls) + " |",
+             "|---|---|---|" + "---|" * len(controls)]
+
+    def cell(g, value_col, pass_col, control=None) -> str:
+        out = []
+        for r in g.to_dict("records"):
+            if control is not None and control not in str(r.get("controls", "")).split():
+                continue
+            out.append(f"{names[str(r['model'])]} {fmt_value(r[value_col])}{'✓' if _truth(r[pass_col]) else '✗'}")
+        return ", ".join(out) or "—"
+
+    for (claim, check), g in df.groupby(["claim", "check"], sort=False, dropna=False):
+        cells = [str(claim), str(check), cell(g, "value", "pass"),
+                 *[cell(g, f"value_{c}", f"pass_{c}", c) for c in controls]]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def claims_doc_block(run_dir: str | os.PathLike, preset: str) -> str:
+    """The block of docs/claims.md: the stamp and the controls table of the run's claims.csv."""
+    run = Path(run_dir)
+    claims = read_claims(run, preset)
+    if not _control_names(claims):
+        raise RunNumbersError(f"results/{preset}/claims.csv of {run} has no control columns")
+    return "\n".join([stamp_line(preset, run_commit(run), numerics_hash(run)),
+                      "<!-- written by `python -m rnnhmm.run_numbers --claims-doc`: regenerate it, do not edit it "
+                      "by hand -->", "", *controls_markdown(claims, preset)])
+
+
 def stages_markdown(bench: pd.DataFrame, preset: str) -> list[str]:
     lines = ["| stage | jobs | total s | longest job | longest s | peak max_rss MB |",
              "|---|---:|---:|---|---:|---:|"]
@@ -554,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="exit 1 with one line when the README's stamp is stale (and, with --run-dir, when the "
                         "block differs from the run's); change nothing")
     p.add_argument("--print", action="store_true", dest="print_only", help="print the block, change nothing")
+    p.add_argument("--claims-doc", help="also write the controls table into this file's run-numbers markers "
+                                        "(docs/claims.md)")
     a = p.parse_args(argv)
     try:
         if a.check:
@@ -571,8 +611,14 @@ def main(argv: list[str] | None = None) -> int:
         if a.print_only:
             print(block)
             return 0
+        doc = claims_doc_block(a.run_dir, a.preset) if a.claims_doc else None
+        if a.claims_doc:
+            read_markers(a.claims_doc)
         changed = rewrite_readme(a.readme, block)
         print(f"{a.readme}: run-numbers {'rewritten' if changed else 'unchanged'} from {a.run_dir}")
+        if doc is not None:
+            changed = rewrite_readme(a.claims_doc, doc)
+            print(f"{a.claims_doc}: run-numbers {'rewritten' if changed else 'unchanged'} from {a.run_dir}")
         return 0
     except RunNumbersError as exc:
         print(f"run_numbers: error: {exc}", file=sys.stderr)

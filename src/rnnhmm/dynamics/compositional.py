@@ -3,7 +3,9 @@
 (b) A long noise-driven run is projected on a global PCA(4); for each output pair P (O1O2, O2O3,
     O1O3) a pair PCA(3) is fitted on the global-PC coordinates of **all** states whose dominant output
     is in P (D15).  *Segments* are maximal in-pair runs longer than L_min (halved while fewer than
-    ``min_segments`` are found, down to ``l_min_floor``; the L_min used is recorded).
+    ``min_segments`` are found, down to ``l_min_floor``; the L_min used is recorded); ``n_two_way``
+    counts the segments inside which the output switches both ways within the pair (an orbit through
+    both outputs rather than a long dwell in one).
 (c) Subspace contours: in-pair states of runs at several noise levels mapped through both PCAs (the
     figure draws the KDE levels; levels with fewer than ``contour_min_points`` points are skipped).
 (d) Subspace residency: §4.5 (``residency.state_table``) on the segment states of a second run,
@@ -66,6 +68,19 @@ def segments(o: np.ndarray, pair: tuple[int, ...], l_min: int = 200, floor: int 
     return keep[order], lim, halvings
 
 
+def two_way(o: np.ndarray, segs: np.ndarray, pair: tuple[int, ...]) -> int:
+    """Number of segments inside which the dominant output switches both ways within the pair (a → b
+    and b → a at least once each): an orbit through both outputs, not a long dwell in one of them."""
+    a, b = pair
+    n = 0
+    for start, stop in np.asarray(segs).reshape(-1, 2):
+        x = np.asarray(o[start:stop])
+        prev, nxt = x[:-1], x[1:]
+        if np.any((prev == a) & (nxt == b)) and np.any((prev == b) & (nxt == a)):
+            n += 1
+    return n
+
+
 def pair_pca(global_pcs: np.ndarray, o: np.ndarray, n_components: int = 3) -> dict[str, PCA | None]:
     """Pair PCA on the global-PC coordinates of all in-pair states (D15); None when too few states."""
     out = {}
@@ -97,7 +112,7 @@ def run(ctx: AnalysisContext) -> dict:
         segs, lim, halv = segments(o, pair, p["l_min"], p["l_min_floor"], p["min_segments"])
         pc = ppca[name]
         seg_rows.append({"run": "pca", "pair": name, "n_in_pair": int(np.isin(o, pair).sum()), "l_min_used": lim,
-                         "halvings": halv, "n_segments": len(segs),
+                         "halvings": halv, "n_segments": len(segs), "n_two_way": two_way(o, segs, pair),
                          "longest": int(segs[0, 1] - segs[0, 0]) if len(segs) else 0,
                          "status": "ok" if pc is not None and len(segs) else
                          ("too few in-pair states" if pc is None else "no segment longer than L_min")})
@@ -143,6 +158,7 @@ def run(ctx: AnalysisContext) -> dict:
         members[name] = idx
         seg_rows.append({"run": "residency", "pair": name, "n_in_pair": int(np.isin(ro, pair).sum()),
                          "l_min_used": lim, "halvings": halv, "n_segments": len(segs),
+                         "n_two_way": two_way(ro, segs, pair),
                          "longest": int(segs[0, 1] - segs[0, 0]) if len(segs) else 0,
                          "status": "ok" if len(segs) else "no segment longer than L_min"})
     union = np.unique(np.concatenate(list(members.values()))) if members else np.zeros(0, dtype=np.int64)
