@@ -33,13 +33,14 @@ DOC_ROWS = {("C1", "matched_distance"): EVERY, ("C1", "transmat_sse"): EVERY, ("
             ("C5", "kick_group_found"): ("chain2",), ("C5", "silencing_stops_switching"): ("chain2",),
             ("C5", "kick_beats_random"): ("chain2",), ("C5", "kick_signature"): ("chain2",),
             ("C5", "noise_population_needed"): ("chain2",),
-            ("C6", "bifurcation_found"): ("chain2",), ("C6", "resonant_noise"): EVERY,
+            ("C6", "bifurcation_found"): ("chain2",), ("C6", "emergence_coincides"): ("chain2",),
+            ("C6", "resonant_noise"): EVERY,
             ("C7", "orbits_per_pair"): ("fully3",), ("C7", "pair_cluster_share"): ("fully3",),
             ("C7", "readout_tilt"): ("chains",)}
 # the controls docs/claims.md applies to each check
 DOC_CONTROLS = {check: ("untrained", "shuffled", "iid") if claim == "C1" else ("untrained", "shuffled")
                 for claim, check in DOC_ROWS}
-DOC_CONTROLS["bifurcation_found"] = ()
+DOC_CONTROLS["bifurcation_found"] = DOC_CONTROLS["emergence_coincides"] = ()
 
 
 def model_id(hmm):
@@ -153,13 +154,22 @@ def silencing_members(core=(0.1,) * 6, pre=(0.8,) * 6):
                          "core_active": core, "pre_active": pre})
 
 
-def evo(e_b=3, first=1, crit=(0.0, 0.01, 0.3, 0.4, 0.5)):
-    stats = pd.DataFrame({"hmm": "chain2", "epoch": np.arange(1, len(crit) + 1), "tr": 0.1,
+def evo(e_b=3, first=1, crit=(0.0, 0.01, 0.3, 0.4, 0.5), p_sw=(0.01, 0.01, 0.05, 0.05, 0.05)):
+    stats = pd.DataFrame({"hmm": "chain2", "epoch": np.arange(1, len(crit) + 1), "tr": 0.1, "p_sw": p_sw[:len(crit)],
                           "frac_critical": crit, "frac_unstable": 0.0})
     summary = pd.DataFrame([{"hmm": "chain2", "bif_epoch": 4, "bif_source": "override", "bif_epoch_rule": e_b,
                              "first_epoch": first, "last_analysed": len(crit)}])
     summary["bif_epoch_rule"] = summary["bif_epoch_rule"].astype("Int64")
     return summary, stats
+
+
+def evo_losses(drop_at=3, n=40):
+    """Validation loss per epoch: the random-init fall in epoch 1, a plateau, the second drop ending at
+    ``drop_at`` (a 10-epoch fall of the running median), then flat."""
+    epochs = np.arange(1, n + 1)
+    val = np.where(epochs < drop_at, 30.0, 10.0)
+    val[0] = 60.0
+    return pd.DataFrame({"epoch": epochs, "train_loss": val, "val_loss": val})
 
 
 def noise_sweep(div=(0.75, 1.0, 0.5, 1.0, 2.0), sigmas=(0.1, 0.5, 1.0, 2.0, 4.0), p_dom=0.1, p_hmm=0.1):
@@ -221,6 +231,7 @@ def world() -> dict:
     w[("trained", "silencing", "chain2", "silencing_members.csv")] = silencing_members()
     w[("trained", "training_evolution", "chain2", "evo_summary.csv")] = summary
     w[("trained", "training_evolution", "chain2", "evo_stats.csv")] = stats
+    w[("trained", "training_evolution", "chain2", "evo_losses.csv")] = evo_losses()
     w[("trained", "evaluate", "fully3", "eval_transmat.csv")] = eval_transmat(FULLY3)
     w[("trained", "compositional", "fully3", "subspace_segments.csv")] = segments()
     w[("trained", "compositional", "fully3", "subspace_residency_summary.csv")] = pair_summary()
@@ -308,6 +319,7 @@ def test_every_claim_holds_and_every_control_fails_in_the_passing_world(tmp_path
     v = claims.verdicts(table)
     assert all(x["holds"] for x in v)
     assert {x["claim"] for x in v if not x["supported"]} == {"C6"}
+    assert not row(table, "emergence_coincides", "chain2")["counts"]
 
 
 def test_a_control_that_passes_makes_the_check_not_discriminate(tmp_path):
@@ -479,13 +491,23 @@ CASES = [
     # C6
     ("bifurcation_found", "chain2", lambda w: w.update(zip(
         [("trained", "training_evolution", "chain2", "evo_summary.csv"), ("trained", "training_evolution", "chain2", "evo_stats.csv")],
-        evo(e_b=None), strict=True)), False, None),
+        evo(e_b=None), strict=True)), False, None, {"emergence_coincides"}),
     ("bifurcation_found", "chain2", lambda w: w.update(zip(
         [("trained", "training_evolution", "chain2", "evo_summary.csv"), ("trained", "training_evolution", "chain2", "evo_stats.csv")],
         evo(crit=(0.2, 0.2, 0.2, 0.2)), strict=True)), False, 0.2),
     ("bifurcation_found", "chain2", lambda w: w.update(zip(
         [("trained", "training_evolution", "chain2", "evo_summary.csv"), ("trained", "training_evolution", "chain2", "evo_stats.csv")],
-        evo(e_b=1), strict=True)), False, 0.242),  # e_b must come after the first analysed epoch
+        evo(e_b=1), strict=True)), False, 0.242, {"emergence_coincides"}),  # e_b after the first analysed epoch
+    ("emergence_coincides", "chain2", _set(("trained", "training_evolution", "chain2", "evo_losses.csv"),
+                                           evo_losses(drop_at=7)), True, 4.0),  # 0.1 x 40 epochs
+    ("emergence_coincides", "chain2", _set(("trained", "training_evolution", "chain2", "evo_losses.csv"),
+                                           evo_losses(drop_at=8)), False, 5.0),
+    ("emergence_coincides", "chain2", lambda w: w.update(zip(
+        [("trained", "training_evolution", "chain2", "evo_summary.csv"), ("trained", "training_evolution", "chain2", "evo_stats.csv")],
+        evo(p_sw=(0.03, 0.03, 0.05, 0.05, 0.05)), strict=True)), False, 1.0),  # the switch rate barely changes
+    ("emergence_coincides", "chain2", lambda w: w.update(zip(
+        [("trained", "training_evolution", "chain2", "evo_summary.csv"), ("trained", "training_evolution", "chain2", "evo_stats.csv")],
+        evo(p_sw=(0.125, 0.125, 0.0625, 0.0625, 0.0625)), strict=True)), True, 1.0),  # halved counts too
     ("resonant_noise", "chain2", _sweep(div=(0.74, 1.0, 0.5, 1.0, 2.0)), False, 1.0),  # 0.74 < 1.5 x 0.5
     ("resonant_noise", "chain2", _sweep(div=(2.0, 1.0, 0.5, 1.0, 0.75)), True, 1.0),
     ("resonant_noise", "fully3", _sweep("fully3", div=(2.0, 1.0, 1.2, 1.0, 0.5)), False, 4.0),  # best at an end
@@ -616,6 +638,7 @@ def test_bifurcation_needs_an_evolution_model(tmp_path):
     w = world()
     del w[("trained", "training_evolution", "chain2", "evo_summary.csv")]
     del w[("trained", "training_evolution", "chain2", "evo_stats.csv")]
+    del w[("trained", "training_evolution", "chain2", "evo_losses.csv")]
     r = row(run(tmp_path, w, pcfg), "bifurcation_found", "chain2")
     assert not r["pass"] and math.isnan(r["value"]) and "checkpoints" in r["criterion"]
 

@@ -23,7 +23,7 @@ CLAIM_CHECKS = {
     ("C4", "cluster_share"): REFS, ("C4", "unstable_kick_vs_cluster"): REFS,
     ("C5", "kick_group_found"): REF2, ("C5", "silencing_stops_switching"): REF2, ("C5", "kick_beats_random"): REF2,
     ("C5", "kick_signature"): REF2, ("C5", "noise_population_needed"): REF2,
-    ("C6", "bifurcation_found"): REF2, ("C6", "resonant_noise"): REFS,
+    ("C6", "bifurcation_found"): REF2, ("C6", "emergence_coincides"): REF2, ("C6", "resonant_noise"): REFS,
     ("C7", "orbits_per_pair"): COMPOSITIONAL, ("C7", "pair_cluster_share"): COMPOSITIONAL,
     ("C7", "readout_tilt"): "chains",
 }
@@ -63,7 +63,7 @@ def test_smoke_workflow_renders_every_figure(smoke_run):
     # checks on the i.i.d. emitter too, and the control networks' own results exist
     for r in table.itertuples(index=False):
         applied = set(str(r.controls).split()) if isinstance(r.controls, str) else set()
-        want = set() if r.check == "bifurcation_found" else {"untrained", "shuffled"} | ({"iid"} if r.claim == "C1" else set())
+        want = set() if r.check in ("bifurcation_found", "emergence_coincides") else {"untrained", "shuffled"} | ({"iid"} if r.claim == "C1" else set())
         assert applied == want, (r.check, applied)
     for control in plan.CONTROLS:
         for m in plan.reference_models(pcfg):

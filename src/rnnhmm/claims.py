@@ -38,7 +38,9 @@ How each check maps onto the tables (``CHECKS`` holds the files and columns of e
   at μ = 0 over μ = 1.
 * C6 ``bifurcation_found``: evo_summary.csv ``bif_epoch_rule`` (the rule's epoch, not a manual
   override) and ``first_epoch``; evo_stats.csv ``frac_critical`` of the epochs before e_b and from
-  e_b on.  ``resonant_noise``: noise_sweep.csv ``sinkhorn_div`` per ``sigma``.
+  e_b on.  ``emergence_coincides``: e_b against the epoch of the validation loss's second drop
+  (evo_losses.csv) and the dominant switch probability ``p_sw`` (evo_stats.csv) before and after
+  e_b.  ``resonant_noise``: noise_sweep.csv ``sinkhorn_div`` per ``sigma``.
 * C7 ``orbits_per_pair``: the output pairs the HMM switches between (eval_transmat.csv, source
   ``hmm_analytic``, an off-diagonal p > 0 in either direction) against subspace_segments.csv (run
   ``pca``, ``n_two_way``: segments switching both ways within the pair).  ``pair_cluster_share``: subspace_residency_summary.csv per pair.
@@ -87,6 +89,9 @@ KICK_CORE_ACTIVE_MAX = 0.5  # C5 signature: active in at most half of the source
 KICK_RISE_FACTOR = 2.0  # C5 signature: active before a switch >= 2 x as often as in the cores (and ever)
 NOISE_SILENCED_MAX_RATIO = 0.5  # C5: switches with the noise population's input removed over intact
 CONTROL_SILENCED_MIN_RATIO = 0.5  # C5: ... and with the control population's removed, at least half remain
+EMERGENCE_MAX_OFFSET = 0.1  # C6: |e_b - epoch of the loss's second drop| <= 0.1 x the epochs trained
+EMERGENCE_RATE_FACTOR = 2.0  # C6: the dominant switch probability changes by >= 2x at e_b (either way)
+LOSS_SMOOTH = 5  # C6: the loss drop is the largest one-epoch fall of the 5-epoch running median
 RESONANCE_EDGE_MIN_RATIO = 1.5  # C6: Sinkhorn divergence at both ends of the sweep over the best
 READOUT_TILT_TAU_MAX = -2.0 / 3.0  # C7: Kendall tau of (number of chain states, readout projection)
 READOUT_TILT_MIN_CHAINS = 3  # C7: chains needed for the tilt
@@ -411,6 +416,48 @@ def bifurcation_found(t: Tables) -> Outcome:
                           f"epoch {_g(first)}", e_b > first and after > before)
 
 
+def second_drop_epoch(epochs, val_loss, smooth: int = LOSS_SMOOTH, skip_frac: float = 0.05) -> float:
+    """The epoch of the largest one-epoch fall of the validation loss's ``smooth``-epoch running median,
+    after the first ``skip_frac`` of the epochs (the first drop, from the random initial loss to the
+    i.i.d. plateau, happens there); NaN with fewer than two epochs left."""
+    e = np.asarray(epochs, dtype=float)
+    v = pd_median(np.asarray(val_loss, dtype=float), smooth)
+    start = int(math.ceil(skip_frac * len(e)))
+    if len(e) - start < 2:
+        return NAN
+    fall = v[start:-1] - v[start + 1:]
+    if not np.isfinite(fall).any():
+        return NAN
+    return float(e[start + 1 + int(np.nanargmax(fall))])
+
+
+def pd_median(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred running median of ``k`` points (shorter at the ends), NaN-aware."""
+    half = k // 2
+    return np.array([np.nanmedian(x[max(0, i - half):i + half + 1]) if np.isfinite(x[max(0, i - half):i + half + 1]).any()
+                     else np.nan for i in range(len(x))])
+
+
+def emergence_coincides(t: Tables) -> Outcome:
+    summ = t.table("training_evolution", "evo_summary.csv", ("bif_epoch_rule",))
+    stats = t.table("training_evolution", "evo_stats.csv", ("epoch", "p_sw"))
+    losses = t.table("training_evolution", "evo_losses.csv", ("epoch", "val_loss"))
+    e_b = _f(summ["bif_epoch_rule"].iloc[0]) if len(summ) else NAN
+    n_epochs = len(losses)
+    e_drop = second_drop_epoch(losses["epoch"], losses["val_loss"])
+    text = (f"|e_b - loss drop| <= {EMERGENCE_MAX_OFFSET:g} x {n_epochs} epochs and the dominant switch probability "
+            f"changes >= {EMERGENCE_RATE_FACTOR:g}x at e_b")
+    if math.isnan(e_b) or math.isnan(e_drop):
+        return outcome(NAN, f"{text} (e_b {_g(e_b)}, loss drop {_g(e_drop)})", False)
+    epoch, p_sw = stats["epoch"].astype(float), stats["p_sw"].astype(float)
+    before, after = p_sw[epoch < e_b].mean(), p_sw[epoch >= e_b].mean()
+    change = after / before if before > 0 and after > 0 else (math.inf if after > 0 or before > 0 else NAN)
+    rate_ok = change >= EMERGENCE_RATE_FACTOR or change <= 1 / EMERGENCE_RATE_FACTOR
+    offset = abs(e_b - e_drop)
+    return outcome(offset, f"{text} (e_b {e_b:g}, loss drop at {e_drop:g}; p_sw {_g(before)} before, {_g(after)} "
+                           "after)", offset <= EMERGENCE_MAX_OFFSET * n_epochs and rate_ok)
+
+
 def resonant_noise(t: Tables) -> Outcome:
     ns = t.table("noise_sweep", "noise_sweep.csv", ("sigma", "sinkhorn_div")).sort_values("sigma")
     sigma = ns["sigma"].astype(float).to_numpy()
@@ -571,6 +618,10 @@ CHECKS: tuple[Check, ...] = (
     Check("C6", "bifurcation_found", REF2_HMMS,
           (("training_evolution", "evo_summary.csv"), ("training_evolution", "evo_stats.csv")),
           "bif_epoch_rule, first_epoch, frac_critical", bifurcation_found, _no_checkpoints, networks=()),
+    Check("C6", "emergence_coincides", REF2_HMMS,
+          (("training_evolution", "evo_summary.csv"), ("training_evolution", "evo_stats.csv"),
+           ("training_evolution", "evo_losses.csv")),
+          "bif_epoch_rule; p_sw; val_loss", emergence_coincides, _no_checkpoints, networks=()),
     Check("C6", "resonant_noise", REFERENCE_HMMS, (("noise_sweep", "noise_sweep.csv"),),
           "sigma, sinkhorn_div", resonant_noise),
     Check("C7", "orbits_per_pair", COMPOSITIONAL_HMMS,
