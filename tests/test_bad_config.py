@@ -94,6 +94,8 @@ CASES = [
     ("clip zero", put(["hmms", "chain2", "clip"], 0), "hmms.chain2.clip", "allowed: > 0"),
     ("unknown preset", put(["preset"], "huge"), "'preset'", "not a defined preset; allowed: "),
     ("preset not a string", put(["preset"], 123), "'preset'", "expected string"),
+    ("controls name an HMM outside the grid", put([*P, "controls", "hmms"], ["chain2", "chain9"]),
+     "presets.smoke.controls.hmms", "allowed: chain2, chain3"),
     ("grid names unknown HMM", put([*P, "grid", 0, "hmms"], ["chain9"]), "presets.smoke.grid.0.hmms",
      "defined: chain2"),
     ("empty grid", put([*P, "grid"], []), "presets.smoke.grid", "at least 1 entry"),

@@ -332,6 +332,24 @@ def test_a_control_that_passes_makes_the_check_not_discriminate(tmp_path):
     assert not r["discriminates"] and not r["counts"]
 
 
+def test_controls_hmms_limits_the_control_networks_to_those_models(tmp_path):
+    pcfg = {**PCFG, "controls": {"hmms": ["fully3"]}}
+    need = set(claims.needs(PRESET, pcfg))
+    for k in NETWORKS:
+        assert plan.analysis_dir(WHERE[k], "fixed_points", FULLY3) in need
+        assert not any(p.startswith(f"results/{WHERE[k]}/") and "/chain" in p for p in need)
+    w = {key: v for key, v in world().items() if key[0] == "trained" or key[2] == "fully3"}
+    table = run(tmp_path, w, pcfg)
+    for r in table.itertuples(index=False):
+        applied = str(r.controls).split()
+        if r.model == FULLY3.id and r.check not in ("bifurcation_found", "emergence_coincides"):
+            assert {"untrained", "shuffled"} <= set(applied), r
+        else:  # chain models, and the pooled chains row: the i.i.d. emitter at most
+            assert set(applied) <= {"iid"} and math.isnan(r.value_untrained), r
+    assert row(table, "transmat_sse", "chain2")["counts"]  # the i.i.d. control alone still discriminates
+    assert not row(table, "phase_sets_symbol", "chain2")["discriminates"]  # no control applies
+
+
 def test_the_iid_control_is_scored_from_the_trained_models_evaluation(tmp_path):
     w = world()
     w[("trained", "evaluate", "chain2", "eval_metrics.csv")] = eval_metrics(CHAIN2, rnn=0.75, iid=1.5, p_iid=0.12)

@@ -59,14 +59,18 @@ def test_smoke_workflow_renders_every_figure(smoke_run):
     assert expected and sorted(got) == sorted(expected) and len(set(got)) == len(got)
     for col in ("pass", "pass_untrained", "pass_shuffled", "pass_iid", "discriminates", "counts"):
         assert set(table[col].astype(str)) <= {"True", "False"}, col
-    # every check but the training evolution's is measured on both control networks, the emission
-    # checks on the i.i.d. emitter too, and the control networks' own results exist
+    # every check but the training evolution's is measured on both control networks where the preset
+    # gives the model control networks (smoke: controls.hmms), the emission checks on the i.i.d.
+    # emitter everywhere, and the control networks' own results exist
+    with_controls = {m.id for m in plan.control_models(pcfg)}
+    assert with_controls == {f"chain2{suffix}", f"fully3{suffix}"}
     for r in table.itertuples(index=False):
         applied = set(str(r.controls).split()) if isinstance(r.controls, str) else set()
-        want = set() if r.check in ("bifurcation_found", "emergence_coincides") else {"untrained", "shuffled"} | ({"iid"} if r.claim == "C1" else set())
-        assert applied == want, (r.check, applied)
+        networks = r.model in with_controls and r.check not in ("bifurcation_found", "emergence_coincides")
+        want = ({"untrained", "shuffled"} if networks else set()) | ({"iid"} if r.claim == "C1" else set())
+        assert applied == want, (r.check, r.model, applied)
     for control in plan.CONTROLS:
-        for m in plan.reference_models(pcfg):
+        for m in plan.control_models(pcfg):
             assert (work / plan.model_dir(plan.control_preset("smoke", control), m) / "model.pt").is_file()
     assert table.loc[table["check"] == "matched_distance", "value_iid"].notna().all()
     html = (work / "results/smoke/claims.html").read_text()

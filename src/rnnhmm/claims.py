@@ -655,6 +655,13 @@ def row_model(c: Check, models: list[plan.ModelSpec]) -> str:
     return f"{c.pooled}_h{m.hidden}_d{m.dim}_s{m.seed}" if c.pooled else m.id
 
 
+def networks_for(c: Check, models: list[plan.ModelSpec], preset_cfg: dict) -> tuple[str, ...]:
+    """The control networks a row is measured on: the check's, when every model of the row has control
+    networks in this preset (``plan.control_models``)."""
+    have = set(plan.control_models(preset_cfg))
+    return c.networks if all(m in have for m in models) else ()
+
+
 def needs(preset: str, preset_cfg: dict) -> list[str]:
     """What the claims check reads: evaluation files and analysis folders of the preset and of its
     control presets (the rule's inputs)."""
@@ -663,7 +670,7 @@ def needs(preset: str, preset_cfg: dict) -> list[str]:
         for m in models:
             if c.unavailable(preset_cfg, m):
                 continue
-            for where in (preset, *(plan.control_preset(preset, k) for k in c.networks)):
+            for where in (preset, *(plan.control_preset(preset, k) for k in networks_for(c, models, preset_cfg))):
                 for stage, name in c.reads:
                     out.add(f"{plan.eval_dir(where, m)}/{name}" if stage == "evaluate"
                             else plan.analysis_dir(where, stage, m))
@@ -696,18 +703,19 @@ def claims_table(preset: str, preset_cfg: dict, hmms_cfg: dict, root: str | Path
         row = {"claim": c.claim, "check": c.name, "model": row_model(c, models), "value": res.value,
                "criterion": res.criterion, "pass": bool(res.passed)}
         failed = []
+        applied = (*networks_for(c, models, preset_cfg), *(("iid",) if c.iid is not None else ()))
         for k in CONTROLS:
-            if why or k not in c.controls:
+            if why or k not in applied:
                 ctl = Outcome(NAN, "", False)
             elif k == "iid":
                 ctl = c.iid(tables(preset, models[0]))
             else:
                 ctl = _measure(c, [tables(plan.control_preset(preset, k), m) for m in models])
             row[f"value_{k}"], row[f"pass_{k}"] = ctl.value, bool(ctl.passed)
-            if k in c.controls:
+            if k in applied:
                 failed.append(not ctl.passed)
         discriminates = bool(failed) and all(failed) and not why
-        row.update({"controls": " ".join(c.controls), "discriminates": discriminates,
+        row.update({"controls": " ".join(applied), "discriminates": discriminates,
                     "counts": bool(res.passed) and discriminates, "source": c.source()})
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -162,6 +162,10 @@ def _check_semantics(config: dict) -> None:
             ref = pcfg["reference"]
             raise ConfigError(f"config key '{where}.reference' (hidden {ref['hidden']}, dim {ref['dim']}, seed {ref['seed']}) "
                               "is not in the grid of any HMM; the single-model analyses need it")
+        unknown = [h for h in pcfg.get("controls", {}).get("hmms", []) if h not in used]
+        if unknown:
+            raise ConfigError(f"config key '{where}.controls.hmms': {unknown} not in the preset's grid; allowed: "
+                              f"{', '.join(used)}")
         _check_analysis_params(where, pcfg.get("analysis", {}))
         if train["batch_size"] > pcfg["data"]["n_train"]:
             raise ConfigError(f"config key '{where}.train.batch_size' = {train['batch_size']} exceeds data.n_train = "

@@ -85,6 +85,14 @@ def reference_models(preset_cfg: dict, hmms: list[str] | None = None) -> list[Mo
     return [reference(preset_cfg, h) for h in names if reference(preset_cfg, h) in grid]
 
 
+def control_models(preset_cfg: dict) -> list[ModelSpec]:
+    """The reference models that get control networks (``controls.hmms`` of the preset; default: every
+    reference model).  A smaller set keeps a test preset fast; a check whose models are not all in it
+    is measured without the control networks."""
+    hmms = preset_cfg.get("controls", {}).get("hmms")
+    return reference_models(preset_cfg, None if hmms is None else list(hmms))
+
+
 def ref2_models(preset_cfg: dict) -> list[ModelSpec]:
     """The reference 2-state model ('ref2', the chain2 reference) as a one-element list, or [] when
     the preset does not train it."""

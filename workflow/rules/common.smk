@@ -56,10 +56,10 @@ def preset_cfg(wildcards):
 
 
 def models_of(preset):
-    """The models of a preset: its grid, or for a control preset its base preset's reference models."""
+    """The models of a preset: its grid, or for a control preset the base preset's models with controls."""
     base, control = plan.split_preset(preset)
     cfg = config["presets"][base]
-    return plan.reference_models(cfg) if control else plan.expand_grid(cfg)
+    return plan.control_models(cfg) if control else plan.expand_grid(cfg)
 
 
 def spec_of(wildcards):
