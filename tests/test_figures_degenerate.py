@@ -369,7 +369,7 @@ def check_claims(root: Path, preset_cfg: dict, hmms: dict) -> pd.DataFrame:
     """The claims table from the tables under ``root``: its columns and rows, pass False where NaN."""
     table = claims.claims_table(PRESET, preset_cfg, hmms, root=root)
     assert list(table.columns) == claims.COLUMNS
-    expected = [(c.claim, c.name, m.id) for c, m in claims.planned(preset_cfg)]
+    expected = [(c.claim, c.name, claims.row_model(c, models)) for c, models in claims.planned(preset_cfg)]
     assert list(zip(table["claim"], table["check"], table["model"], strict=True)) == expected
     assert table["pass"].map(type).eq(bool).all()
     value = table["value"].astype(float)
