@@ -337,16 +337,6 @@ def silencing_stops_switching(t: Tables) -> Outcome:
     return outcome(worst, f"{text} ({'; '.join(parts)})", worst <= SILENCED_SWITCHES_MAX_RATIO and stays)
 
 
-def null_percentile(effect: float, null_effects) -> float:
-    """Mid-rank percentile of ``effect`` among the null effects (below counts 1, tied counts 1/2);
-    NaN without a null."""
-    null = np.asarray(null_effects, dtype=float)
-    null = null[np.isfinite(null)]
-    if not len(null) or not math.isfinite(effect):
-        return NAN
-    return float(np.mean(null < effect) + 0.5 * np.mean(null == effect))
-
-
 def kick_beats_random(t: Tables) -> Outcome:
     groups = _found_groups(t)
     text = f">= {KICK_NULL_PERCENTILE_MIN:g}, every group"
@@ -421,7 +411,7 @@ def second_drop_epoch(epochs, val_loss, smooth: int = LOSS_SMOOTH, skip_frac: fl
     after the first ``skip_frac`` of the epochs (the first drop, from the random initial loss to the
     i.i.d. plateau, happens there); NaN with fewer than two epochs left."""
     e = np.asarray(epochs, dtype=float)
-    v = pd_median(np.asarray(val_loss, dtype=float), smooth)
+    v = running_median(np.asarray(val_loss, dtype=float), smooth)
     start = int(math.ceil(skip_frac * len(e)))
     if len(e) - start < 2:
         return NAN
@@ -431,11 +421,16 @@ def second_drop_epoch(epochs, val_loss, smooth: int = LOSS_SMOOTH, skip_frac: fl
     return float(e[start + 1 + int(np.nanargmax(fall))])
 
 
-def pd_median(x: np.ndarray, k: int) -> np.ndarray:
-    """Centred running median of ``k`` points (shorter at the ends), NaN-aware."""
+def running_median(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred running median of ``k`` points (shorter at the ends), NaN-aware; NaN where a window has
+    no finite value."""
     half = k // 2
-    return np.array([np.nanmedian(x[max(0, i - half):i + half + 1]) if np.isfinite(x[max(0, i - half):i + half + 1]).any()
-                     else np.nan for i in range(len(x))])
+    out = np.full(len(x), np.nan)
+    for i in range(len(x)):
+        w = x[max(0, i - half):i + half + 1]
+        if np.isfinite(w).any():
+            out[i] = np.nanmedian(w)
+    return out
 
 
 def emergence_coincides(t: Tables) -> Outcome:

@@ -202,6 +202,16 @@ def greedy_sizes(net: Network, ux_select: np.ndarray, source: int, candidates: n
     return out
 
 
+def null_percentile(effect: float, null_effects) -> float:
+    """Mid-rank percentile of ``effect`` among the null effects (below counts 1, tied counts 1/2);
+    NaN without a null."""
+    null = np.asarray(null_effects, dtype=float)
+    null = null[np.isfinite(null)]
+    if not len(null) or not np.isfinite(effect):
+        return float("nan")
+    return float(np.mean(null < effect) + 0.5 * np.mean(null == effect))
+
+
 def _ratio(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 
@@ -231,8 +241,7 @@ def silencing(ctx: AnalysisContext) -> dict:
         ratio = _ratio(n1, n0)
         null_ratio = np.array([_ratio(x, n0) for x in res["n_leaving"][2:]])
         finite = null_ratio[np.isfinite(null_ratio)]
-        pct = (float(np.mean(finite > ratio) + 0.5 * np.mean(finite == ratio))
-               if len(finite) and np.isfinite(ratio) else float("nan"))
+        pct = null_percentile(-ratio, -finite)  # a smaller ratio is a larger effect
         nulls += [{"group": label, "source": src, "ratio": r} for r in null_ratio]
         steps = res["in_source"]
         norm = _ratio(res["norm_in_source"][1] / steps[1], intact_norm(pre, o, src, neurons)) \
