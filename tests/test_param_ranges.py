@@ -314,6 +314,7 @@ def stage_argv(stage: str, params: str, tmp) -> list[str]:
     out = str(tmp / "out")
     return {
         "hmm": ["hmm", "--params", params, "--out", str(tmp / "out.npz")],
+        "floor": ["floor", "--hmm-file", str(tmp / "h.npz"), "--params", params, "--out", str(tmp / "f.csv")],
         "train": ["train", "--hmm-file", str(tmp / "h.npz"), "--params", params, "--out-dir", out],
         "evaluate": ["evaluate", "--hmm-file", str(tmp / "h.npz"), "--model", str(tmp / "m.pt"), "--params", params,
                      "--out-dir", out],
@@ -324,7 +325,7 @@ def stage_argv(stage: str, params: str, tmp) -> list[str]:
     }[stage]
 
 
-STAGES = ["hmm", "train", "evaluate", "evaluate-summary", "analyze", "figure", "claims"]
+STAGES = ["hmm", "floor", "train", "evaluate", "evaluate-summary", "analyze", "figure", "claims"]
 BAD_PARAMS = [
     ("{bad", "error: --params is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
     ("", "error: --params is not valid JSON (Expecting value at line 1 column 1)"),

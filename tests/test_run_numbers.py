@@ -313,3 +313,22 @@ def test_check_mode(run_dir, capsys):
     Path(readme).write_text(text)
     assert rn.main(["--check", "--readme", readme]) == 1
     assert "is not in the history of" in capsys.readouterr().err
+
+
+def test_training_table_reports_the_excess_over_the_floor(run_dir):
+    summary = run_dir / "results" / PRESET / "evaluate" / "summary"
+    summary.mkdir(parents=True)
+    pd.DataFrame([
+        {"hmm": "chain2", "hidden": 8, "dim": 2, "seed": 0, "best_epoch": 7, "best_val_loss": 11.5,
+         "final_val_loss": 12.25, "final_train_loss": 12.0, "n_epochs": 10, "val_floor": 12.0,
+         "best_val_excess": -0.5, "final_val_excess": 0.25},
+        {"hmm": "chain5", "hidden": 8, "dim": 2, "seed": 0, "best_epoch": math.nan, "best_val_loss": math.nan,
+         "final_val_loss": math.nan, "final_train_loss": math.nan, "n_epochs": 0, "val_floor": 8.5,
+         "best_val_excess": math.nan, "final_val_excess": math.nan},
+    ]).to_csv(summary / "training.csv", index=False)
+    lines = rn.run_numbers_block(run_dir, PRESET).splitlines()
+    assert "| chain2_h8_d2_s0 | 10 | 7 | 11.5 | 12.2 | 12 | -0.5 | 0.25 |" in lines
+    assert "| chain5_h8_d2_s0 | 0 | — | NaN | NaN | 8.5 | NaN | NaN |" in lines
+    # without the summary the block says so instead of inventing a table
+    (summary / "training.csv").unlink()
+    assert any(line.startswith("No training summary in this run") for line in rn.run_numbers_block(run_dir, PRESET).splitlines())

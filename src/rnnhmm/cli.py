@@ -100,6 +100,27 @@ def load_hmm_file(path: str | Path):
     return hmm, data
 
 
+def cmd_floor(args) -> None:
+    """The loss floor of an HMM (rnnhmm.floor): a perfect emulator's training and validation loss."""
+    from .floor import N_PAIRS, loss_floor
+    from .rng import numpy_rng
+
+    p = stage_params(args)
+    _threads(args.threads)
+    started = time.time()
+    hmm, data = load_hmm_file(args.hmm_file)
+    t = p["train"]
+    table = loss_floor(hmm, int(data["train"].shape[1]), {"train": len(data["train"]), "val": len(data["val"])},
+                       int(t["batch_size"]), numpy_rng(p["base_seed"], hmm.name, "floor"), blur=float(t["blur"]),
+                       scaling=float(t["scaling"]), backend=str(t["sinkhorn_backend"]),
+                       n_pairs=int(p.get("n_pairs", N_PAIRS)))
+    io.write_table(args.out, table)
+    io.write_sidecar(args.out, io.provenance(p, started))
+    for _, r in table.iterrows():
+        log.info("%s %s (%d sequences, batch %d): floor %.4f ± %.4f", r["hmm"], r["split"], r["n_sequences"],
+                 r["batch_size"], r["floor"], r["floor_se"])
+
+
 def cmd_train(args) -> None:
     from .train import ModelKey, TrainConfig, train
 
@@ -164,7 +185,7 @@ def cmd_evaluate_summary(args) -> None:
     import pandas as pd
 
     from .evaluate import summarise
-    from .plan import ModelSpec, eval_dir, model_dir
+    from .plan import ModelSpec, eval_dir, floor_file, model_dir
 
     p = stage_params(args)
     started = time.time()
@@ -176,7 +197,9 @@ def cmd_evaluate_summary(args) -> None:
             parts[name].append(io.read_table(d / f"eval_{name}.csv"))
         hist = io.read_table(Path(model_dir(p["preset"], spec)) / "history.csv")
         parts["histories"].append(hist.assign(**m)[list(m) + list(hist.columns)])
-    tables = summarise({k: pd.concat(v, ignore_index=True) for k, v in parts.items()})
+    hmms = sorted({m["hmm"] for m in p["models"]})
+    parts["floors"] = [io.read_table(floor_file(p["preset"], h)) for h in hmms]
+    tables = summarise({k: pd.concat(v, ignore_index=True) for k, v in parts.items() if v})
     out = Path(args.out_dir)
     record = io.provenance(p, started)
     for fname, df in tables.items():
@@ -290,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--params", required=True, help="JSON: name, spec, seq_len, data, base_seed")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_hmm, required=("name", "spec", "seq_len", "data", "base_seed"))
+
+    s = sub.add_parser("floor", help="the loss floor of an HMM: the loss of a perfect emulator at the batch size")
+    s.add_argument("--hmm-file", required=True)
+    s.add_argument("--params", required=True, help="JSON: base_seed, train{batch_size, blur, scaling, sinkhorn_backend}")
+    s.add_argument("--out", required=True, help="the floor table (.csv)")
+    s.add_argument("--threads", type=_positive_int, default=None, help="at least 1")
+    s.set_defaults(func=cmd_floor, required=("base_seed", "train"))
 
     s = sub.add_parser("train", help="train one RNN")
     s.add_argument("--hmm-file", required=True)

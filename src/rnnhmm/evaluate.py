@@ -485,7 +485,8 @@ def _std0(x: pd.Series) -> float:
 
 def summarise(per_model: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The aggregation over seeds (SCIENCE.md §3) from the concatenated per-model tables
-    ('metrics', 'distance', 'transmat', 'freq_vol', 'training', 'histories').
+    ('metrics', 'distance', 'transmat', 'freq_vol', 'training', 'histories'; and 'floors', the loss
+    floor of each HMM, which adds the excess-loss columns to 'training' and 'histories').
 
     grid_summary: per (hmm, hidden, dim, T_eval, metric) the mean and std (ddof 0) over seeds, plus
     n_seeds; every tidy metric (the training metrics at T_eval = the training T).  grid_transmat: per
@@ -493,11 +494,20 @@ def summarise(per_model: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     differences.  hmm_band: per (hmm, T_eval) the HMM-vs-HMM baseline pooled over every model of the
     HMM (D11): mean, std over models, and the mean per-sequence std."""
     metrics = per_model["metrics"].copy()
-    train = per_model["training"]
+    train, histories = per_model["training"], per_model["histories"]
+    if "floors" in per_model:  # the loss floor of each HMM (rnnhmm.floor): excess losses over it
+        from .floor import with_excess
+
+        floors = per_model["floors"]
+        train = with_excess(train, floors, {"best_val_loss": ("val", "best_val_excess"),
+                                            "final_val_loss": ("val", "final_val_excess")})
+        histories = with_excess(histories, floors, {"train_loss": ("train", "train_excess"),
+                                                    "val_loss": ("val", "val_excess")})
+    excess = [c for c in ("best_val_excess", "final_val_excess") if c in train]
     # the training metrics join the tidy table at each model's first (training) length
     first_len = metrics.groupby(KEY_COLUMNS, as_index=False).agg(T_eval=("T_eval", "min"), N=("N", "first"))
     tm = train.merge(first_len, on=KEY_COLUMNS, how="left")
-    extra = tm.melt(id_vars=KEY_COLUMNS + ["T_eval", "N"], value_vars=["best_val_loss", "best_epoch", "final_val_loss"],
+    extra = tm.melt(id_vars=KEY_COLUMNS + ["T_eval", "N"], value_vars=["best_val_loss", "best_epoch", "final_val_loss", *excess],
                     var_name="metric", value_name="value")
     metrics = pd.concat([metrics, extra], ignore_index=True)
     group = ["hmm", "hidden", "dim", "T_eval", "metric"]
@@ -518,5 +528,5 @@ def summarise(per_model: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     band["lo"] = band["base_mean"] - band["base_std_models"]
     band["hi"] = band["base_mean"] + band["base_std_models"]
     return {"metrics.csv": metrics, "distance.csv": dist, "transmat.csv": tr, "freq_vol.csv": per_model["freq_vol"],
-            "training.csv": train, "histories.csv": per_model["histories"], "grid_summary.csv": grid,
+            "training.csv": train, "histories.csv": histories, "grid_summary.csv": grid,
             "grid_transmat.csv": gt, "hmm_band.csv": band}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 HMM_FILE = "results/{preset}/hmm/{hmm}.npz"
+FLOOR_FILE = "results/{preset}/hmm/{hmm}_floor.csv"  # the loss floor of an HMM at the preset's batch size
 MODEL_DIR = "results/{preset}/models/{hmm}/h{hidden}_d{dim}/seed{seed}"
 MODEL_PT = f"{MODEL_DIR}/model.pt"
 HISTORY_CSV = f"{MODEL_DIR}/history.csv"
@@ -118,6 +119,11 @@ def split_preset(name: str) -> tuple[str, str | None]:
 def hmm_file(preset: str, hmm: str) -> str:
     """The HMM file of a preset; a control preset uses its base preset's (the same HMM and data)."""
     return HMM_FILE.format(preset=split_preset(preset)[0], hmm=hmm)
+
+
+def floor_file(preset: str, hmm: str) -> str:
+    """The loss-floor table of an HMM (rnnhmm.floor); a control preset's is its base preset's."""
+    return FLOOR_FILE.format(preset=split_preset(preset)[0], hmm=hmm)
 
 
 def model_dir(preset: str, spec: ModelSpec) -> str:

@@ -431,6 +431,36 @@ def stages_markdown(bench: pd.DataFrame, preset: str) -> list[str]:
     return lines
 
 
+def read_training(run_dir: Path, preset: str) -> pd.DataFrame | None:
+    """The run's training summary (results/<preset>/evaluate/summary/training.csv), or None if absent."""
+    path = run_dir / "results" / preset / "evaluate" / "summary" / "training.csv"
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise RunNumbersError(f"cannot read {path}: {exc}") from exc
+
+
+def training_markdown(df: pd.DataFrame | None, preset: str) -> list[str]:
+    """Per model: epochs, best epoch, best and final validation loss and their excess over the loss floor."""
+    if df is None or df.empty:
+        return [f"No training summary in this run (`results/{preset}/evaluate/summary/training.csv`)."]
+    lines = ["| model | epochs | best epoch | best val | final val | val floor | best excess | final excess |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for _, r in df.iterrows():
+        model = f"{r['hmm']}_h{int(r['hidden'])}_d{int(r['dim'])}_s{int(r['seed'])}"
+        cells = [fmt_value(r.get(c, math.nan)) for c in ("best_val_loss", "final_val_loss", "val_floor",
+                                                          "best_val_excess", "final_val_excess")]
+        best = "—" if pd.isna(r["best_epoch"]) else str(int(r["best_epoch"]))
+        lines.append(f"| {model} | {int(r['n_epochs'])} | {best} | " + " | ".join(cells) + " |")
+    lines += ["", "Validation losses are Sinkhorn divergences; the floor is the divergence between two independent "
+                  "batches of the HMM at the training batch size (`rnnhmm.floor`, the loss of a perfect emulator), "
+                  "and the excess is the loss minus the floor (a best loss below the floor is a lucky minimum of a "
+                  "noisy validation pass)."]
+    return lines
+
+
 def stamp_line(preset: str, commit: str, numerics: str) -> str:
     return f"<!-- run-numbers: preset={preset} commit={commit} numerics={numerics} -->"
 
@@ -464,6 +494,8 @@ def run_numbers_block(run_dir: str | os.PathLike, preset: str, log: str | os.Pat
         f"job stamp of `{log_rel}`, {chosen}.",
         "",
         *stages_markdown(bench, preset),
+        "",
+        *training_markdown(read_training(run, preset), preset),
         "",
         *claims_markdown(claims, preset),
     ]

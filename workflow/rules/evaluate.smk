@@ -1,5 +1,6 @@
-# Emission statistics of each trained model against its HMM (SCIENCE.md §3), then one aggregation
-# job per preset that writes the grid tables the figures read (results/{preset}/evaluate/summary/).
+# Emission statistics of each trained model against its HMM (SCIENCE.md §3), the loss floor of each HMM
+# (rnnhmm.floor), then one aggregation job per preset that writes the grid tables the figures read
+# (results/{preset}/evaluate/summary/).
 
 EVAL_FILES = [f"eval_{t}.csv" for t in ("metrics", "distance", "transmat", "freq_vol", "training")]
 
@@ -45,13 +46,42 @@ rule evaluate:
         " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
 
 
+rule loss_floor:
+    input:
+        hmm=plan.HMM_FILE,
+        code=src(*CORE_CODE, "floor.py"),
+    output:
+        plan.FLOOR_FILE,
+    params:
+        cli=RNNHMM,
+        p=lambda w: json.dumps(
+            {
+                "base_seed": config["base_seed"],
+                "train": {k: preset_cfg(w)["train"][k] for k in ("batch_size", "blur", "scaling", "sinkhorn_backend")},
+            }
+        ),
+    log:
+        "results/{preset}/logs/evaluate/{hmm}_floor.log",
+    wildcard_constraints:
+        preset="|".join(config["presets"]),
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "{params.cli} floor --hmm-file {input.hmm} --params {params.p:q} --out {output} --threads {threads} > {log} 2>&1"
+
+
 rule evaluate_summary:
     input:
         evals=lambda w: eval_files(w.preset),
+        floors=lambda w: [plan.floor_file(w.preset, h) for h in plan.hmms_in(preset_cfg(w))],
         histories=lambda w: [
             os.path.join(plan.model_dir(w.preset, m), "history.csv") for m in plan.expand_grid(preset_cfg(w))
         ],
-        code=src(*CORE_CODE, "evaluate.py"),
+        code=src(*CORE_CODE, "evaluate.py", "floor.py"),
     output:
         [plan.EVAL_SUMMARY_FILE.replace("{table}", t) for t in plan.EVAL_SUMMARY_TABLES],
     params:

@@ -1,7 +1,9 @@
 """Figure S10: per-model diagnostics (SCIENCE.md §1, §3, §5).
 
 One panel per trained model: training and validation loss (Sinkhorn divergence, in mismatched
-steps) against the epoch, the best epoch marked, and the §3 metrics at the training T: matched
+steps) against the epoch, the best epoch marked, the validation loss floor (the loss between two
+independent HMM batches of the training batch size, rnnhmm.floor: a perfect emulator's loss; dotted)
+with the best epoch's excess over it, and the §3 metrics at the training T: matched
 distance vs the HMM baseline, Σ D of the output transition matrix, the L1 frequency error and the
 volatility against its analytic value.
 """
@@ -57,9 +59,14 @@ def render(ctx: FigureContext):
         val = h["val_loss"].astype(float)
         if not (len(finite(h, "epoch", "train_loss")) or len(finite(h, "epoch", "val_loss"))):
             note(ax, f"no finite loss\n({RUNAWAY})")
+        floor = float(h["val_floor"].iloc[0]) if "val_floor" in h else math.nan
+        if math.isfinite(floor):
+            ax.axhline(floor, color="0.4", lw=0.8, ls=":", label="validation floor")
         if val.notna().any():
             best = h.loc[val.idxmin()]
-            ax.plot([best["epoch"]], [best["val_loss"]], "k*", ms=6, label=f"best (epoch {int(best['epoch'])})")
+            excess = f", excess {best['val_loss'] - floor:+.2f}" if math.isfinite(floor) else ""
+            ax.plot([best["epoch"]], [best["val_loss"]], "k*", ms=6, label="best")
+            ax.text(0.02, 0.97, f"best epoch {int(best['epoch'])}{excess}", transform=ax.transAxes, va="top", fontsize=5)
         ax.set_xlabel("epoch", fontsize=6)
         ax.set_ylabel("Sinkhorn loss", fontsize=6)
         ax.tick_params(labelsize=6)
@@ -76,7 +83,7 @@ def render(ctx: FigureContext):
                     bbox={"fc": "white", "ec": "0.8", "alpha": 0.8})
         else:
             ax.text(0.98, 0.97, "not evaluated", transform=ax.transAxes, ha="right", va="top", fontsize=6)
-    axes[0, 0].legend(frameon=False, fontsize=5, loc="lower left")
+    axes[0, 0].legend(frameon=False, fontsize=5, loc="center right")
     fig.suptitle("Per-model diagnostics: losses and emission metrics (training T)")
     fig.tight_layout()
     return fig
