@@ -4,7 +4,9 @@ The training loss is a debiased Sinkhorn divergence between a batch of RNN seque
 HMM sequences.  At a finite batch size it is biased upwards: two independent batches drawn from the
 HMM itself are not at divergence 0.  The floor of an HMM at a batch size is that divergence between
 two independent HMM batches, averaged over a few pairs; a model's *excess loss* is its loss minus the
-floor, so "learned" (excess near 0) and "plateau" (excess far above it) are numbers.
+floor, so "plateau" (excess far above 0) is a number.  The floor is the HMM's own loss, not a lower
+bound: at a finite batch an emitter that is not the HMM can score below it (one that switches less
+than a slow chain does; docs/reference-run.md), so a negative excess is possible.
 
 An epoch's loss is the mean over its batches (``train.batch_slices``: 10000 sequences in batches of
 4096 are 4096, 4096 and 1808), so the floor of an epoch is the mean of the floors of those batch

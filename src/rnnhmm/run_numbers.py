@@ -456,8 +456,9 @@ def training_markdown(df: pd.DataFrame | None, preset: str) -> list[str]:
         lines.append(f"| {model} | {int(r['n_epochs'])} | {best} | " + " | ".join(cells) + " |")
     lines += ["", "Validation losses are Sinkhorn divergences; the floor is the divergence between two independent "
                   "batches of the HMM at the training batch size (`rnnhmm.floor`, the loss of a perfect emulator), "
-                  "and the excess is the loss minus the floor (a best loss below the floor is a lucky minimum of a "
-                  "noisy validation pass)."]
+                  "and the excess is the loss minus the floor.  The floor is the HMM's own loss, not a lower bound: "
+                  "at a finite batch an emitter that is not the HMM can score lower (docs/reference-run.md), so a "
+                  "negative excess is not better emulation."]
     return lines
 
 
