@@ -54,7 +54,7 @@ def run_dir(tmp_path):
     run = tmp_path / "run"
     for i, rel in enumerate(rn.NUMERICS_FILES):
         (run / rel).parent.mkdir(parents=True, exist_ok=True)
-        (run / rel).write_text(f"# numerics file {i}\n")
+        (run / rel).write_text(f'"""numerics file {i}"""\nFILE = {i}\n')
     (run / "README.md").write_text(f"# t\n\nintro\n\n{rn.BEGIN}\nold numbers\n{rn.END}\n\n## after\ntext\n")
     git(run, "init", "-q")
     git(run, "add", ".")
@@ -187,8 +187,12 @@ def test_formatting():
 def test_numerics_hash(run_dir):
     h = rn.numerics_hash(run_dir)
     assert len(h) == 16 and h == rn.numerics_hash(run_dir, "HEAD")
-    (run_dir / "src/rnnhmm/sinkhorn.py").write_text("# numerics file 1, changed\n")
+    # prose and layout are not numerics: a new docstring, a comment, blank lines keep the hash
+    (run_dir / "src/rnnhmm/sinkhorn.py").write_text('"""Reworded (docs/method.md)."""\n\n# a comment\nFILE  =  1\n')
+    assert rn.numerics_hash(run_dir) == h and rn.changed_numerics_files(run_dir, "HEAD") == []
+    (run_dir / "src/rnnhmm/sinkhorn.py").write_text('"""numerics file 1"""\nFILE = 1.5\n')
     assert rn.numerics_hash(run_dir) != h and rn.numerics_hash(run_dir, "HEAD") == h
+    assert rn.changed_numerics_files(run_dir, "HEAD") == ["src/rnnhmm/sinkhorn.py"]
     # the file names are part of the hash: the same bytes under other names differ
     assert rn._digest([("a", b"x"), ("b", b"y")]) != rn._digest([("b", b"x"), ("a", b"y")])
     # a changed numerics file of the run shows in the sentence
@@ -294,7 +298,7 @@ def test_check_mode(run_dir, capsys):
     assert "block differs from what" in capsys.readouterr().err
 
     # a numerics file changes (committed or not): stale, naming the file and the command
-    (run_dir / "src/rnnhmm/train.py").write_text("# a new learning-rate schedule\n")
+    (run_dir / "src/rnnhmm/train.py").write_text("LR_SCHEDULE = 'cosine'\n")
     assert rn.main(["--check", "--readme", readme]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "src/rnnhmm/train.py changed since commit" in err

@@ -20,8 +20,8 @@ folder ``DIR`` where ``snakemake`` ran (a clone of this repository):
 and replaces the text between ``BEGIN`` and ``END`` in the README with a markdown block: a stamp
 ``<!-- run-numbers: preset=… commit=<sha> numerics=<hash> -->``, a sentence with the commit, date,
 wall time, jobs and peak memory, a per-stage time table and the claims table.  ``numerics`` is
-``numerics_hash`` of the run folder: SHA-256 over the files that set the training numerics
-(``NUMERICS_FILES``).  ``--check`` exits 1 with one line when the stamp is stale (its commit is not
+``numerics_hash`` of the run folder: SHA-256 over the code of the files that set the training
+numerics (``NUMERICS_FILES``; their comments and docstrings do not count).  ``--check`` exits 1 with one line when the stamp is stale (its commit is not
 an ancestor of HEAD, or the numerics files changed since), which tests/test_run_numbers.py checks
 for the repository's README.  Every error is one line and exit code 2, with the README untouched.
 """
@@ -29,6 +29,7 @@ for the repository's README.  Every error is one line and exit code 2, with the 
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import hashlib
 import math
@@ -42,7 +43,7 @@ from pathlib import Path
 
 import pandas as pd
 
-# the files whose bytes decide the training numerics (the order is part of the hash)
+# the files whose code decides the training numerics (the order is part of the hash)
 NUMERICS_FILES = ("src/rnnhmm/model.py", "src/rnnhmm/sinkhorn.py", "src/rnnhmm/train.py")
 
 BEGIN = "<!-- run-numbers:begin -->"
@@ -87,10 +88,24 @@ def _digest(contents: list[tuple[str, bytes]]) -> str:
     return h.hexdigest()[:16]
 
 
-def numerics_hash(repo_root: str | os.PathLike, commit: str | None = None) -> str:
-    """16 hex digits of SHA-256 over the names and bytes of ``NUMERICS_FILES`` in that order: of the
-    working tree under ``repo_root``, or of ``commit`` (``git show commit:file``) when given."""
-    root = Path(repo_root)
+def code_of(data: bytes) -> bytes:
+    """The code of a Python source without its comments, docstrings and layout: the ``ast.dump`` of
+    the module with every docstring removed (a file that does not parse counts by its bytes).  Editing
+    prose or formatting does not change a result, so it does not change the numerics hash."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return data
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
+def _numerics_sources(root: Path, commit: str | None) -> list[tuple[str, bytes]]:
     contents = []
     for rel in NUMERICS_FILES:
         if commit is None:
@@ -104,13 +119,22 @@ def numerics_hash(repo_root: str | os.PathLike, commit: str | None = None) -> st
                 raise RunNumbersError(f"cannot read {rel} at commit {commit} in {root}: "
                                       f"{r.stderr.decode(errors='replace').strip()}")
             contents.append((rel, r.stdout))
-    return _digest(contents)
+    return contents
+
+
+def numerics_hash(repo_root: str | os.PathLike, commit: str | None = None) -> str:
+    """16 hex digits of SHA-256 over the names and code (``code_of``) of ``NUMERICS_FILES`` in that
+    order: of the working tree under ``repo_root``, or of ``commit`` (``git show commit:file``)."""
+    return _digest([(rel, code_of(data)) for rel, data in _numerics_sources(Path(repo_root), commit)])
 
 
 def changed_numerics_files(repo: str | os.PathLike, commit: str) -> list[str]:
-    """The files of ``NUMERICS_FILES`` whose working-tree bytes differ from ``commit``'s."""
-    d = _git(Path(repo), "diff", "--name-only", commit, "--", *NUMERICS_FILES)
-    return d.stdout.decode().split() if d.returncode == 0 else []
+    """The files of ``NUMERICS_FILES`` whose working-tree code differs from ``commit``'s."""
+    try:
+        now, then = _numerics_sources(Path(repo), None), _numerics_sources(Path(repo), commit)
+    except RunNumbersError:
+        return []
+    return [rel for (rel, a), (_, b) in zip(now, then, strict=True) if code_of(a) != code_of(b)]
 
 
 def run_commit(run_dir: Path) -> str:
