@@ -1,4 +1,4 @@
-"""Cost of the kick-neuron causal test and of the ablation sweep (SCIENCE.md §4.7, §4.10) at paper size.
+"""Cost of the kick-neuron causal test and of the ablation sweep (docs/method.md §4.7, §4.10) at paper size.
 
     python benchmarks/bench_kick_neurons.py                  # H 150, d 100: 1 + 24 + 2024 + 2000 sets × 64 × 50
     python benchmarks/bench_kick_neurons.py --only causal    # the causal test alone

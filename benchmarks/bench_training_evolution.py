@@ -1,4 +1,4 @@
-"""Per-epoch cost of the training-evolution analysis (SCIENCE.md §4.4) on a random network.
+"""Per-epoch cost of the training-evolution analysis (docs/method.md §4.4) on a random network.
 
     python benchmarks/bench_training_evolution.py                  # paper size: H 150, d 100, 5000 steps
     python benchmarks/bench_training_evolution.py --steps 2000 --jac-stride 4   # the laptop preset

@@ -1,4 +1,4 @@
-"""Ablation and excitation with a gain μ (SCIENCE.md §4.10) on the planted kick network."""
+"""Ablation and excitation with a gain μ (docs/method.md §4.10) on the planted kick network."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Output-pair segments, the L_min halving rule and the compositional analysis (SCIENCE.md §4.12, D15)."""
+"""Output-pair segments, the L_min halving rule and the compositional analysis (docs/method.md §4.12, D15)."""
 
 import numpy as np
 

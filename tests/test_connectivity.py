@@ -1,4 +1,4 @@
-"""Noise-integrating populations and connectivity blocks (SCIENCE.md §4.8) on planted weights."""
+"""Noise-integrating populations and connectivity blocks (docs/method.md §4.8) on planted weights."""
 
 import numpy as np
 import pytest

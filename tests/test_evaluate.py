@@ -1,4 +1,4 @@
-"""Emission statistics (SCIENCE.md §3): the matched distance, transition matrices, frequencies and
+"""Emission statistics (docs/method.md §3): the matched distance, transition matrices, frequencies and
 volatility, against known answers, an independent HMM sample, and models that are wrong on purpose."""
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Fixed points and invariant rays of F0(h) = ReLU(W h) on hand-built networks with known answers
-(SCIENCE.md §4.1 steps 5-6, P1)."""
+(docs/method.md §4.1 steps 5-6, P1)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""HMM families, validation and sampling against exact statistics (SCIENCE.md §2)."""
+"""HMM families, validation and sampling against exact statistics (docs/method.md §2)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from rnnhmm.hmm import HMM, HMMSpecError, build_hmm, transitions_target_prob
 from rnnhmm.rng import numpy_rng
 
-# SCIENCE.md §2.4: p_y, E[vol] at the training T, latent switch probability, delta of P_out
+# docs/method.md §2.4: p_y, E[vol] at the training T, latent switch probability, delta of P_out
 TABLE = {
     "chain2": (0.0688, 6.81, 0.050, 0.9405),
     "chain3": (0.2562, 7.43, 0.298, 0.7512),
@@ -37,7 +37,7 @@ def test_analytic_statistics_match_the_reference_table(config, name):
 
 def test_chain_matrices_follow_the_formula():
     t = transitions_target_prob(5, 0.05)
-    assert t[2, 2] == pytest.approx(0.0543, abs=1e-4)  # not a typo (SCIENCE.md §2.1)
+    assert t[2, 2] == pytest.approx(0.0543, abs=1e-4)  # not a typo (docs/method.md §2.1)
     assert np.allclose(t.sum(axis=1), 1)
     assert np.linalg.matrix_power(transitions_target_prob(3, 0.05), 2)[0, 2] == pytest.approx(0.05)
 

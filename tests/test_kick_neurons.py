@@ -1,4 +1,4 @@
-"""Kick-neuron discovery (SCIENCE.md §4.7) on a network with planted kick triplets, with known answers."""
+"""Kick-neuron discovery (docs/method.md §4.7) on a network with planted kick triplets, with known answers."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Noise sensitivity and `locate` (SCIENCE.md §4.6, D6, D10) on hand-built networks."""
+"""Noise sensitivity and `locate` (docs/method.md §4.6, D6, D10) on hand-built networks."""
 
 import numpy as np
 

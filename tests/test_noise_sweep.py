@@ -1,4 +1,4 @@
-"""Noise sweep (SCIENCE.md §4.3): o-statistics are σ-invariant (P2), σ → 0 gives uniform i.i.d.
+"""Noise sweep (docs/method.md §4.3): o-statistics are σ-invariant (P2), σ → 0 gives uniform i.i.d.
 emissions (switch probability 2/3), and the baseline does not depend on σ."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Orbit size vs noise level (SCIENCE.md §4.2): P2 exactness, a linear rotation embedded in a ReLU
+"""Orbit size vs noise level (docs/method.md §4.2): P2 exactness, a linear rotation embedded in a ReLU
 network with a known stationary radius and rotation, and the 95 % KDE level of a known density."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Readout-axis alignment with the orbit plane (SCIENCE.md §4.11)."""
+"""Readout-axis alignment with the orbit plane (docs/method.md §4.11)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Residency times, sign changes and regions (SCIENCE.md §4.5) on hand-built networks with known answers."""
+"""Residency times, sign changes and regions (docs/method.md §4.5) on hand-built networks with known answers."""
 
 import numpy as np
 import pytest

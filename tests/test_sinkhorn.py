@@ -1,4 +1,4 @@
-"""The Sinkhorn training loss (SCIENCE.md §1.3)."""
+"""The Sinkhorn training loss (docs/method.md §1.3)."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Training evolution (SCIENCE.md §4.4): bifurcation rule, epochs, δh⁽²⁾ recursion, TR, eigen indicators,
+"""Training evolution (docs/method.md §4.4): bifurcation rule, epochs, δh⁽²⁾ recursion, TR, eigen indicators,
 and the whole analysis on hand-built checkpoints with a known bifurcation."""
 
 from pathlib import Path

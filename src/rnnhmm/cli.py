@@ -152,7 +152,7 @@ def cmd_control(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    """Every §3 metric of one trained model (SCIENCE.md §3): tables in --out-dir."""
+    """Every §3 metric of one trained model (docs/method.md §3): tables in --out-dir."""
     from .evaluate import eval_lengths, evaluate_model
 
     p = stage_params(args)

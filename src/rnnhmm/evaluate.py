@@ -1,4 +1,4 @@
-"""Emission statistics of RNN and HMM sequences (SCIENCE.md §3).
+"""Emission statistics of RNN and HMM sequences (docs/method.md §3).
 
 All statistics are computed on emitted symbols y (integer arrays of shape (N, T)).
 
@@ -184,7 +184,7 @@ def _cost_blocks(ham, block_bytes, dtype=torch.float32):
 def matched_distance(rnn_set, hmm_set, eps: float = 0.1, max_iter: int = 1000, tol: float = 1e-3, *,
                      device: str | torch.device = "cpu", max_dense_bytes: int = 512 << 20,
                      block_bytes: int = 64 << 20) -> MatchResult:
-    """The Sinkhorn-matched Euclidean distance ``match(Q → R)`` of SCIENCE.md §3, Q = ``rnn_set``
+    """The Sinkhorn-matched Euclidean distance ``match(Q → R)`` of docs/method.md §3, Q = ``rnn_set``
     (the set being scored) and R = ``hmm_set`` (the reference), both (N, T) integer symbol arrays.
 
     Cost C_ij = ‖R_i − Q_j‖ (un-squared, one-hot rows) = sqrt(2·Hamming).  Entropic OT with ε and
@@ -426,7 +426,7 @@ def heldout_sinkhorn(rnn: np.ndarray, test: np.ndarray, blur: float = 0.2, scali
 
 
 def eval_lengths(train_len: int, grid_len: int | None) -> list[int]:
-    """The evaluation lengths of a model: its training T, and the grid T (SCIENCE.md §3, D2)."""
+    """The evaluation lengths of a model: its training T, and the grid T (docs/method.md §3, D2)."""
     return sorted({int(train_len)} | ({int(grid_len)} if grid_len else set()))
 
 
@@ -484,7 +484,7 @@ def _std0(x: pd.Series) -> float:
 
 
 def summarise(per_model: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The aggregation over seeds (SCIENCE.md §3) from the concatenated per-model tables
+    """The aggregation over seeds (docs/method.md §3) from the concatenated per-model tables
     ('metrics', 'distance', 'transmat', 'freq_vol', 'training', 'histories'; and 'floors', the loss
     floor of each HMM, which adds the excess-loss columns to 'training' and 'histories').
 

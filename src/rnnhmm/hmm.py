@@ -2,7 +2,7 @@
 
 An HMM has a latent chain s_t in {0..M-1} with start distribution ``start``, transition matrix
 ``transition[i, j] = P(s_{t+1}=j | s_t=i)`` and emission matrix ``emission[i, k] = P(y_t=k | s_t=i)``
-over K output symbols (SCIENCE.md §2).
+over K output symbols (docs/method.md §2).
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ class HMM:
         return float(np.sum(pi[:, None] * self.transition * differs))
 
 
-# ---------------------------------------------------------------------- families (SCIENCE.md §2)
+# ---------------------------------------------------------------------- families (docs/method.md §2)
 def transitions_target_prob(n_states: int, target: float = 0.05) -> np.ndarray:
     """Linear chain whose end-to-end crossing in M-1 steps has probability ``target``."""
     m = n_states

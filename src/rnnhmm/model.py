@@ -1,4 +1,4 @@
-"""The noise-driven ReLU RNN (SCIENCE.md §1.1).
+"""The noise-driven ReLU RNN (docs/method.md §1.1).
 
 h_t = ReLU(W h_{t-1} + U x_t), h_0 = 0, x_t = sigma * xi_t, z_t = A h_t, no biases anywhere.
 The output is a hard straight-through Gumbel-softmax sample of Cat(softmax(z_t / tau)).

@@ -1,7 +1,7 @@
 """Named random streams.
 
 Every draw in the project comes from a generator whose seed is derived with SHA-256 from
-``base_seed|part|part|...`` (SCIENCE.md D7).  Nothing touches a global RNG, so a result depends
+``base_seed|part|part|...`` (docs/method.md D7).  Nothing touches a global RNG, so a result depends
 only on its inputs, never on what ran before it in the same process.
 """
 

@@ -1,5 +1,5 @@
 """The training loss: the debiased Sinkhorn divergence between two clouds of flattened sequences
-(SCIENCE.md §1.3), cost c(x, y) = ½‖x − y‖², uniform weights, ε-scaling.
+(docs/method.md §1.3), cost c(x, y) = ½‖x − y‖², uniform weights, ε-scaling.
 
 Backends
 --------

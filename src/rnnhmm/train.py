@@ -1,4 +1,4 @@
-"""Training by Sinkhorn divergence between RNN and HMM sequence clouds (SCIENCE.md §1.2–1.4).
+"""Training by Sinkhorn divergence between RNN and HMM sequence clouds (docs/method.md §1.2–1.4).
 
 Per epoch: fresh input noise and Gumbel uniforms for every batch, drawn from named streams
 ``train_noise:{epoch}:{batch}`` etc., so an epoch's randomness depends only on (model key, epoch)

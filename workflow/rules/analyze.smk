@@ -1,4 +1,4 @@
-# Dynamical analyses of trained models (SCIENCE.md §4).  One generic rule runs any analysis
+# Dynamical analyses of trained models (docs/method.md §4).  One generic rule runs any analysis
 # registered in src/rnnhmm/dynamics (a module defining ANALYSIS = Analysis(...)); its outputs are
 # the folder results/{preset}/analysis/{analysis}/{hmm}/h{hidden}_d{dim}/seed{seed}/.
 

@@ -1,4 +1,4 @@
-# Emission statistics of each trained model against its HMM (SCIENCE.md §3), the loss floor of each HMM
+# Emission statistics of each trained model against its HMM (docs/method.md §3), the loss floor of each HMM
 # (rnnhmm.floor), then one aggregation job per preset that writes the grid tables the figures read
 # (results/{preset}/evaluate/summary/).
 

@@ -1,4 +1,4 @@
-# HMM generation: matrices and train/val/test sequences (SCIENCE.md §2, §1.2).
+# HMM generation: matrices and train/val/test sequences (docs/method.md §2, §1.2).
 
 
 rule hmm:

@@ -1,4 +1,4 @@
-# RNN training, one job per (hmm, hidden, dim, seed) (SCIENCE.md §1).
+# RNN training, one job per (hmm, hidden, dim, seed) (docs/method.md §1).
 
 TRAIN_MEM_MB = {"smoke": 1000, "laptop": 3000, "paper": 6000}
 TRAIN_RUNTIME_MIN = {"smoke": 10, "laptop": 120, "paper": 1440}

@@ -1,4 +1,4 @@
-"""Reverse-engineering analyses, one module per analysis family (SCIENCE.md §4).
+"""Reverse-engineering analyses, one module per analysis family (docs/method.md §4).
 
 Shared machinery:
   registry     Analysis / AnalysisContext and discovery of every module defining ANALYSIS

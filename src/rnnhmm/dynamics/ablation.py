@@ -1,4 +1,4 @@
-"""Ablation and excitation of kick groups with a gain μ (SCIENCE.md §4.10, §6 D8–D9).
+"""Ablation and excitation of kick groups with a gain μ (docs/method.md §4.10, §6 D8–D9).
 
 For kick group g (source output from ``kick_neurons``) and three conditions:
 

@@ -1,4 +1,4 @@
-"""Compositional reuse of the switching motif in fully3 and cyclic4 (SCIENCE.md §4.12 b–d).
+"""Compositional reuse of the switching motif in fully3 and cyclic4 (docs/method.md §4.12 b–d).
 
 (b) A long noise-driven run is projected on a global PCA(4); for each output pair P (O1O2, O2O3,
     O1O3) a pair PCA(3) is fitted on the global-PC coordinates of **all** states whose dominant output

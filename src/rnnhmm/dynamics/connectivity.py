@@ -1,4 +1,4 @@
-"""Noise-integrating populations and connectivity blocks (SCIENCE.md §4.8).
+"""Noise-integrating populations and connectivity blocks (docs/method.md §4.8).
 
 For a pair of kick groups (Ga, Gb) found by ``kick_neurons``:
 

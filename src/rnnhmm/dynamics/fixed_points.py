@@ -1,5 +1,5 @@
 """Fixed points and invariant rays of the input-free map F0(h) = ReLU(W h), solved properly
-(SCIENCE.md §4.1 steps 5–6, §6 D3).
+(docs/method.md §4.1 steps 5–6, §6 D3).
 
 With no biases F0 is positively homogeneous (P1): the origin is always a fixed point, activation
 patterns and Jacobians are constant along rays, and a non-zero fixed point makes its whole ray

@@ -1,4 +1,4 @@
-"""Kick neurons: data-driven discovery of the small groups that trigger transitions (SCIENCE.md §4.7, §6 D4).
+"""Kick neurons: data-driven discovery of the small groups that trigger transitions (docs/method.md §4.7, §6 D4).
 
 Per source output a (an output that is dominant in at least 5 % of the steps of a reference run):
 

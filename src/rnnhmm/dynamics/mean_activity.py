@@ -1,4 +1,4 @@
-"""Mean activities of kick groups and noise-integrating populations over time (SCIENCE.md §4.9).
+"""Mean activities of kick groups and noise-integrating populations over time (docs/method.md §4.9).
 
 One noisy run (``steps`` post-warm-up steps from h_0 = 0); m_G(t) = mean_{i∈G} h_{i,t} for the kick
 groups G1, G2 and the populations P1, P2 of the pair (1, 2) from ``connectivity``, next to the dominant

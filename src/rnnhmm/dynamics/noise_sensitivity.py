@@ -1,4 +1,4 @@
-"""Noise sensitivity of cluster vs transition points (SCIENCE.md §4.6).
+"""Noise sensitivity of cluster vs transition points (docs/method.md §4.6).
 
 ``locate`` finds, on a nominal noise-driven run, a long dwell that ends in a switch at t_s, a *cluster
 point* t_c inside the dwell and a *transition point* t_k just before the switch, from which fresh-noise

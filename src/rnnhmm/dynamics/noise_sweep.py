@@ -1,5 +1,5 @@
 """Stochastic resonance in noise: switching and emission match vs the input-noise level
-(SCIENCE.md §4.3, §6 D5).
+(docs/method.md §4.3, §6 D5).
 
 Noise levels σ are **standard deviations**.  Every σ uses the same ξ and the same Gumbel uniforms
 (common random numbers), so differences between levels come from σ alone.

@@ -1,4 +1,4 @@
-"""Noise-sustained orbits and their size vs the noise level (SCIENCE.md §4.2, §6 D5).
+"""Noise-sustained orbits and their size vs the noise level (docs/method.md §4.2, §6 D5).
 
 Noise levels σ are **standard deviations** of the input, x_t = σ ξ_t.  All levels are driven by the
 same ξ (common random numbers), so by P2 the states satisfy h_t(σ) = σ h_t(1) exactly: orbit radii

@@ -1,4 +1,4 @@
-"""Readout-axis alignment with the orbit plane vs the number of states (SCIENCE.md §4.11, claim C7).
+"""Readout-axis alignment with the orbit plane vs the number of states (docs/method.md §4.11, claim C7).
 
 One noise-driven run (σ = 1) → PCA(2) with unit loadings v1, v2.  For readout row k:
 ŵ_k = A_k/‖A_k‖, p_k = √((ŵ_k·v1)² + (ŵ_k·v2)²) (the length of ŵ_k's projection on the orbit

@@ -1,4 +1,4 @@
-"""Residency times, logit-gradient sign changes and local instability (SCIENCE.md §4.5).
+"""Residency times, logit-gradient sign changes and local instability (docs/method.md §4.5).
 
 For each state h on the orbit, R rollouts of at most L fresh-noise steps measure how long the dominant
 output o stays at k₀ = o(h) (the *exit time*, censored at L) and how often the logit z_{k₀} reverses

@@ -1,4 +1,4 @@
-"""The one batched simulator every analysis uses (SCIENCE.md §4, shared machinery).
+"""The one batched simulator every analysis uses (docs/method.md §4, shared machinery).
 
 States are float64 numpy arrays of shape (n, H): n trajectories advance together, with one Python
 loop over time at most.  Interventions multiply the recurrent drive (``c_rec``) or the input drive

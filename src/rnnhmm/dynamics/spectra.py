@@ -1,4 +1,4 @@
-"""Jacobian spectra (SCIENCE.md §0): J = diag(mask) diag(c_rec) W, eigenvalues in float64, batched.
+"""Jacobian spectra (docs/method.md §0): J = diag(mask) diag(c_rec) W, eigenvalues in float64, batched.
 
 The Möbius map m(λ) = (λ − 1)/(λ + 1) sends the unit circle to the imaginary axis.  *Unstable*:
 |λ| > 1.  *Critical*: |Re m| < 0.1 and Im m > ε_im (one member per conjugate pair, so counts are

@@ -1,4 +1,4 @@
-"""Global dynamics in state space (SCIENCE.md §4.1 steps 1–4).
+"""Global dynamics in state space (docs/method.md §4.1 steps 1–4).
 
 PCA of noise-driven activity, no-input trajectories from states on the orbit (which collapse to a
 fixed point, claim C2), one trajectory with input, and the authors' empirical fixed-point measure

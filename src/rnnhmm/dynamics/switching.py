@@ -1,4 +1,4 @@
-"""Switches and dwells of the dominant output o_t (SCIENCE.md §0 conventions).
+"""Switches and dwells of the dominant output o_t (docs/method.md §0 conventions).
 
 A switch at t means o_t != o_{t-1}; dwells are the gaps between consecutive switches (complete ones
 only).  TR = mean over dwells of 1/dwell (the authors' definition); p_sw = #switches / (n - 1).

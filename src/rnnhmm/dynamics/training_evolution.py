@@ -1,4 +1,4 @@
-"""Training evolution: bifurcation and stochastic resonance during training (SCIENCE.md §4.4, §6 D12).
+"""Training evolution: bifurcation and stochastic resonance during training (docs/method.md §4.4, §6 D12).
 
 Every analysed epoch's checkpoint is driven by the *same* warm-up and noise blocks (common random
 numbers), each from h_0 = 0, and yields one row of ``evo_stats.csv``:
@@ -173,7 +173,7 @@ def jacobian_masks(net: Network, states: np.ndarray, pre: np.ndarray, start: int
 
 
 def dh2_recursion(net: Network, hbar0: np.ndarray, omega: np.ndarray) -> np.ndarray:
-    """The authors' second-order term δ⁽²⁾ per trial (SCIENCE.md §4.4 (c) steps 2–4).
+    """The authors' second-order term δ⁽²⁾ per trial (docs/method.md §4.4 (c) steps 2–4).
 
     hbar0 (n, H) starts the noise-free path h̄_k = F0(h̄_{k-1}), D_k = diag(1[h̄_k > 0]); omega (K, n, d).
     δ¹_0 = U ω_0, δ¹_k = W D_{k-1} δ¹_{k-1} + U ω_k; δ² = 0, then for u = 0..K-1:

@@ -1,4 +1,4 @@
-"""One module per figure (SCIENCE.md §5), each with:
+"""One module per figure (docs/method.md §5), each with:
 
   needs(preset, preset_cfg) -> list[str]   the analysis/evaluation files it reads (the rule's inputs)
   render(ctx) -> matplotlib Figure          reads those tables only; never trains or analyses

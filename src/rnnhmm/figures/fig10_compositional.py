@@ -1,4 +1,4 @@
-"""Figure 10: compositional reuse of the motif in fully3 and cyclic4 (SCIENCE.md §5, §4.12).
+"""Figure 10: compositional reuse of the motif in fully3 and cyclic4 (docs/method.md §5, §4.12).
 
 Per model, two rows.  Top: no-input and noise-driven trajectories (3-D PC1–PC3 for fully3), then for
 each output pair the longest in-pair segment on pair-PC1 vs pair-PC3 with arrows, over the subspace

@@ -1,4 +1,4 @@
-"""Figure 11: readout-axis alignment with the orbit plane vs the number of states (SCIENCE.md §4.11, C7).
+"""Figure 11: readout-axis alignment with the orbit plane vs the number of states (docs/method.md §4.11, C7).
 
 Chain models at the reference size, every seed of the grid.  p_k is the length of the projection of
 the unit readout row k onto the PC1–PC2 plane of noise-driven activity (1: in the plane; 0:

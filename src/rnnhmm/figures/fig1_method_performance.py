@@ -1,4 +1,4 @@
-"""Figure 1: method and performance (SCIENCE.md §5, §1, §3).
+"""Figure 1: method and performance (docs/method.md §5, §1, §3).
 
 (A) Schematic: input noise → ReLU RNN → hard Gumbel-softmax sample → output sequences, matched to
 HMM target sequences by the Sinkhorn divergence; a 2-state chain drawn.  (B) The HMMs of the preset,

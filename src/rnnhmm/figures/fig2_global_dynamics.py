@@ -1,4 +1,4 @@
-"""Figure 2: global dynamics of the chain reference models (SCIENCE.md §5, §4.1–4.2).
+"""Figure 2: global dynamics of the chain reference models (docs/method.md §5, §4.1–4.2).
 
 Columns: linear chains (2–5 states), each projected on its own σ = 1 PCA (axes carry the explained
 variance).  Row 1: no-input trajectories from orbit states (start points coloured by the dominant

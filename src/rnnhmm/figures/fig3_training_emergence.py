@@ -1,4 +1,4 @@
-"""Figure 3: emergence of the switching mechanism during training, reference 2-state model (SCIENCE.md §4.4).
+"""Figure 3: emergence of the switching mechanism during training, reference 2-state model (docs/method.md §4.4).
 
 (A) Per-epoch PCA(2) of the same 5000-step noise block (first 700 points, clipped to ±15, coloured by
 the dominant output) at epochs 1, ⌈e_b/4⌉, ⌈e_b/2⌉, e_b (purple), ⌈(e_b+E)/2⌉ and E, stacked by epoch.

@@ -1,4 +1,4 @@
-"""Figure 4: local dynamics of the reference 2-state model (SCIENCE.md §5, §4.5).
+"""Figure 4: local dynamics of the reference 2-state model (docs/method.md §5, §4.5).
 
 1 × 4: states on PCA(2) coloured by residency time RT (bins [1, 2, 4, 9, max]); histogram of
 logit-gradient sign changes SC (unit bins, bars coloured by the bin's mean RT); mean ± sem number of

@@ -1,4 +1,4 @@
-"""Figure 5: noise sensitivity of cluster vs transition points, reference 2-state model (SCIENCE.md §5, §4.6).
+"""Figure 5: noise sensitivity of cluster vs transition points, reference 2-state model (docs/method.md §5, §4.6).
 
 Top, 1 × 6: 30 restarted trajectories (5 steps) over the nominal run on its PCA(2), from the cluster
 point (γ = 0, 0.5, 1) and from the transition point (γ = 0, 0.5, 1); x' = √(1−γ²)·x_nominal + γ·ε.

@@ -1,4 +1,4 @@
-"""Figure 6: pre-activation maps of the kick neurons of the reference 2-state model (SCIENCE.md §4.7).
+"""Figure 6: pre-activation maps of the kick neurons of the reference 2-state model (docs/method.md §4.7).
 
 2 × 3 panels: rows = kick groups 1 (leaves O1) and 2 (leaves O3), columns = the three neurons of each group.
 Each panel is a 1000-step noise-driven run on its own PCA(2), coloured by the neuron's pre-activation

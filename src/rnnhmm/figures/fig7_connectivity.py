@@ -1,5 +1,5 @@
 """Figure 7: connectivity of the kick groups and noise-integrating populations, reference 2-state model
-(SCIENCE.md §4.8).
+(docs/method.md §4.8).
 
 1 × 3 weight blocks (W[i, j] from column j onto row i; diverging colormap, symmetric range):
 W[G, G] (G = G1 then G2), W[G, P] (rows kick neurons, columns P1 then P2: populations → kick groups) and

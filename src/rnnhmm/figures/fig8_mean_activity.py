@@ -1,5 +1,5 @@
 """Figure 8: mean activities of the kick groups and noise-integrating populations over time, reference
-2-state model (SCIENCE.md §4.9).
+2-state model (docs/method.md §4.9).
 
 m_G(t) = mean_{i∈G} h_{i,t} for G1, G2 (top) and P1, P2 (bottom) over the first 200 steps of a 300-step
 noise-driven run; the background is shaded by the dominant output between switches.  Expected: slow

@@ -1,4 +1,4 @@
-"""Figure 9: ablation and excitation of kick group 1 of the reference 2-state model (SCIENCE.md §4.10).
+"""Figure 9: ablation and excitation of kick group 1 of the reference 2-state model (docs/method.md §4.10).
 
 Columns: the three conditions — kick (gain μ on the group's recurrent drive, c_rec; the Jacobian is
 diag(1[a > 0])·diag(c_rec)·W), noise projection (μ on the input drive c_in of the group's strongest

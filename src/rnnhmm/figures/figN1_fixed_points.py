@@ -1,4 +1,4 @@
-"""Figure N1 (ours): solved fixed points vs the empirical fixed point (SCIENCE.md §4.1 steps 5–6, §6 D3).
+"""Figure N1 (ours): solved fixed points vs the empirical fixed point (docs/method.md §4.1 steps 5–6, §6 D3).
 
 Columns: the reference model of every HMM.  Row 1: Jacobian spectra D_s W of the solved objects
 (fixed rays red, attracting invariant rays purple, slow rays grey, the empirical endpoint's pattern

@@ -1,5 +1,5 @@
 """Figure N2 (ours): stochastic resonance in noise and orbit size vs the noise level
-(SCIENCE.md §4.2–4.3, §6 D5).
+(docs/method.md §4.2–4.3, §6 D5).
 
 σ is the input-noise **standard deviation**; every level uses the same noise and Gumbel draws.
 One line per reference model.  (A) Dominant-output switch probability and transition rate: constant

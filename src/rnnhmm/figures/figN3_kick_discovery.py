@@ -1,4 +1,4 @@
-"""Figure N3 (ours): how the kick groups are discovered (SCIENCE.md §4.7).
+"""Figure N3 (ours): how the kick groups are discovered (docs/method.md §4.7).
 
 One row per reference model (chains, fully3) and source output: (A) gate scores of the K candidates
 (silent in dwell cores, active just before the switch), the selected group highlighted; (B) effects of

@@ -1,4 +1,4 @@
-"""Figure S10: per-model diagnostics (SCIENCE.md §1, §3, §5).
+"""Figure S10: per-model diagnostics (docs/method.md §1, §3, §5).
 
 One panel per trained model: training and validation loss (Sinkhorn divergence, in mismatched
 steps) against the epoch, the best epoch marked, the validation loss floor (the loss between two

@@ -1,4 +1,4 @@
-"""Figure S1: Sinkhorn-matched Euclidean distance over the chain grid (SCIENCE.md §3, §5).
+"""Figure S1: Sinkhorn-matched Euclidean distance over the chain grid (docs/method.md §3, §5).
 
 One panel per linear chain: the RNN-vs-HMM matched distance against the noise dimension d, one
 line per hidden size H (slightly offset), mean ± std over seeds, at T_eval = the grid length (100,

@@ -1,4 +1,4 @@
-"""Figure S2: output transition-matrix error over the chain grid (SCIENCE.md §3, §5).
+"""Figure S2: output transition-matrix error over the chain grid (docs/method.md §3, §5).
 
 Per chain, an (H × d) grid of 3 × 3 heat maps of D = (P_HMM − P_RNN)², P_HMM the empirical matrix of
 a fresh HMM set, element-wise mean over seeds (annotated mean ± std), at T_eval = 100 for every

@@ -1,5 +1,5 @@
 """Figure S3: emission statistics of the fully connected (fully3) and cyclic (cyclic4) models
-(SCIENCE.md §3, §5), at each HMM's training T.
+(docs/method.md §3, §5), at each HMM's training T.
 
 (A) Matched Euclidean distance per configuration: mean ± std over seeds (ours) and the authors'
 aggregation (mean of per-seed means ± mean of per-seed stds), against the HMM-vs-HMM baseline band.

@@ -1,4 +1,4 @@
-"""Figure S4: global dynamics across the chain grid (seed 0; SCIENCE.md §5, §4.1–4.2).
+"""Figure S4: global dynamics across the chain grid (seed 0; docs/method.md §5, §4.1–4.2).
 
 Rows: chain × hidden size H; columns: three blocks (no-input trajectories, a noise-driven trajectory,
 95 % KDE contours for σ = 0.1–4, σ the input-noise std) × input dimension d.  Each model is projected

@@ -1,5 +1,5 @@
 """Figure S5: emergence during training for the reference models of chain3–5, fully3 and cyclic4
-(SCIENCE.md §4.4; the panels of figure 3, one row per model).
+(docs/method.md §4.4; the panels of figure 3, one row per model).
 
 Columns: per-epoch PCA(2) of the shared noise block stacked by epoch (e_b framed in purple); transition
 rate with the converged TR (dashed) and e_b (purple line); fractions of time steps with a critical pair

@@ -1,5 +1,5 @@
 """Figure S6: fig4 for chain3–5, fully3 and cyclic4, plus the output-pair subspace residency of fully3
-and cyclic4 (SCIENCE.md §5, §4.5, §4.12 d)."""
+and cyclic4 (docs/method.md §5, §4.5, §4.12 d)."""
 
 from __future__ import annotations
 

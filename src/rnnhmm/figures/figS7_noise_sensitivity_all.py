@@ -1,4 +1,4 @@
-"""Figure S7: fig5 for chain3–5 (SCIENCE.md §5, §4.6): one row per chain, six trajectory panels and the
+"""Figure S7: fig5 for chain3–5 (docs/method.md §5, §4.6): one row per chain, six trajectory panels and the
 two spread panels."""
 
 from __future__ import annotations

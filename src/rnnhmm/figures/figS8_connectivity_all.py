@@ -1,5 +1,5 @@
 """Figure S8: kick groups and connectivity blocks of the chain3–5 and fully3 reference models
-(SCIENCE.md §4.7–4.8).
+(docs/method.md §4.7–4.8).
 
 One row per model: W[G, G], W[G, P] and W[P, P] for the pair of groups 1 and 2 (chains) or for all
 kick groups with the union of the pairwise populations (fully3), with the discovered groups and their

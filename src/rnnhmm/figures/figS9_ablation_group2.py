@@ -1,4 +1,4 @@
-"""Figure S9: Figure 9 for kick group 2 (leaves O3) of the reference 2-state model (SCIENCE.md §4.10)."""
+"""Figure S9: Figure 9 for kick group 2 (leaves O3) of the reference 2-state model (docs/method.md §4.10)."""
 
 from __future__ import annotations
 
