@@ -35,6 +35,6 @@ include: "workflow/rules/claims.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(PRESET),
-    default_target: True

@@ -2,11 +2,24 @@
 # registered in src/rnnhmm/dynamics (a module defining ANALYSIS = Analysis(...)); its outputs are
 # the folder results/{preset}/analysis/{analysis}/{hmm}/h{hidden}_d{dim}/seed{seed}/.
 
+
 rule analyze:
     input:
         unpack(analysis_inputs),
     output:
         directory(plan.ANALYSIS_DIR),
+    log:
+        "results/{preset}/logs/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.log",
+    benchmark:
+        "results/{preset}/benchmarks/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.tsv"
+    wildcard_constraints:
+        analysis="|".join(ANALYSES),
+    conda:
+        "../../envs/analyze.yaml"
+    threads: lambda w: ANALYSES[w.analysis].threads
+    resources:
+        mem_mb=lambda w, attempt: ANALYSES[w.analysis].mem_mb * attempt,
+        runtime=lambda w, attempt: ANALYSES[w.analysis].runtime_min * attempt,
     params:
         cli=RNNHMM,
         p=lambda w: json.dumps(
@@ -17,17 +30,5 @@ rule analyze:
                 "params": preset_cfg(w)["analysis"].get(w.analysis, {}),
             }
         ),
-    log:
-        "results/{preset}/logs/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.log",
-    benchmark:
-        "results/{preset}/benchmarks/analysis/{analysis}/{hmm}_h{hidden}_d{dim}_s{seed}.tsv"
-    wildcard_constraints:
-        analysis="|".join(ANALYSES),
-    threads: lambda w: ANALYSES[w.analysis].threads
-    resources:
-        mem_mb=lambda w, attempt: ANALYSES[w.analysis].mem_mb * attempt,
-        runtime=lambda w, attempt: ANALYSES[w.analysis].runtime_min * attempt,
-    conda:
-        "../../envs/analyze.yaml"
     shell:
         "{params.cli} analyze {wildcards.analysis} --params {params.p:q} --threads {threads} > {log} 2>&1"

@@ -19,16 +19,16 @@ rule claims:
             category="Claims",
             labels={"table": "claims"},
         ),
-    params:
-        cli=RNNHMM,
-        p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
     log:
         "results/{preset}/logs/claims.log",
+    conda:
+        "../../envs/analyze.yaml"
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 15 * attempt,
-    conda:
-        "../../envs/analyze.yaml"
+    params:
+        cli=RNNHMM,
+        p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
     shell:
         "{params.cli} claims --params {params.p:q} --out {output.csv} --html {output.html} > {log} 2>&1"

@@ -78,7 +78,10 @@ def train_priority(preset, spec):
 
 def hmm_priority(preset, hmm):
     """An HMM file gates its trainings: it gets the priority of its costliest one."""
-    return max((train_priority(preset, m) for m in plan.expand_grid(config["presets"][preset]) if m.hmm == hmm), default=0)
+    return max(
+        (train_priority(preset, m) for m in plan.expand_grid(config["presets"][preset]) if m.hmm == hmm),
+        default=0,
+    )
 
 
 def as_pattern(template, **fixed):

@@ -13,6 +13,16 @@ rule control_model:
         history=plan.HISTORY_CSV,
         meta=plan.META_JSON,
         checkpoints=directory(plan.CHECKPOINTS_DIR),
+    log:
+        "results/{preset}/logs/control/{hmm}_h{hidden}_d{dim}_s{seed}.log",
+    wildcard_constraints:
+        preset="|".join(CONTROL_PRESETS),
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 1000 * attempt,
+        runtime=lambda w, attempt: 5 * attempt,
     params:
         cli=RNNHMM,
         p=lambda w: json.dumps(
@@ -22,16 +32,6 @@ rule control_model:
                 "control": plan.split_preset(w.preset)[1],
             }
         ),
-    log:
-        "results/{preset}/logs/control/{hmm}_h{hidden}_d{dim}_s{seed}.log",
-    wildcard_constraints:
-        preset="|".join(CONTROL_PRESETS),
-    threads: 1
-    resources:
-        mem_mb=lambda w, attempt: 1000 * attempt,
-        runtime=lambda w, attempt: 5 * attempt,
-    conda:
-        "../../envs/train.yaml"
     shell:
         "{params.cli} control --trained {input.trained} --params {params.p:q}"
         " --out-dir $(dirname {output.model:q}) > {log} 2>&1"

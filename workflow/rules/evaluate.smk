@@ -13,6 +13,14 @@ rule evaluate:
         code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "evaluate.py"),
     output:
         [os.path.join(plan.EVAL_DIR, f) for f in EVAL_FILES],
+    log:
+        "results/{preset}/logs/evaluate/{hmm}_h{hidden}_d{dim}_s{seed}.log",
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
     params:
         cli=RNNHMM,
         p=lambda w: json.dumps(
@@ -33,14 +41,6 @@ rule evaluate:
             }
         ),
         out_dir=plan.EVAL_DIR,
-    log:
-        "results/{preset}/logs/evaluate/{hmm}_h{hidden}_d{dim}_s{seed}.log",
-    threads: 1
-    resources:
-        mem_mb=lambda w, attempt: 2000 * attempt,
-        runtime=lambda w, attempt: 30 * attempt,
-    conda:
-        "../../envs/evaluate.yaml"
     shell:
         "{params.cli} evaluate --hmm-file {input.hmm} --model {input.model} --params {params.p:q}"
         " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
@@ -52,24 +52,27 @@ rule loss_floor:
         code=src(*CORE_CODE, "floor.py"),
     output:
         plan.FLOOR_FILE,
+    log:
+        "results/{preset}/logs/evaluate/{hmm}_floor.log",
+    wildcard_constraints:
+        preset="|".join(config["presets"]),
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
     params:
         cli=RNNHMM,
         p=lambda w: json.dumps(
             {
                 "base_seed": config["base_seed"],
-                "train": {k: preset_cfg(w)["train"][k] for k in ("batch_size", "blur", "scaling", "sinkhorn_backend")},
+                "train": {
+                    k: preset_cfg(w)["train"][k]
+                    for k in ("batch_size", "blur", "scaling", "sinkhorn_backend")
+                },
             }
         ),
-    log:
-        "results/{preset}/logs/evaluate/{hmm}_floor.log",
-    wildcard_constraints:
-        preset="|".join(config["presets"]),
-    threads: 1
-    resources:
-        mem_mb=lambda w, attempt: 2000 * attempt,
-        runtime=lambda w, attempt: 15 * attempt,
-    conda:
-        "../../envs/train.yaml"
     shell:
         "{params.cli} floor --hmm-file {input.hmm} --params {params.p:q} --out {output} --threads {threads} > {log} 2>&1"
 
@@ -84,17 +87,19 @@ rule evaluate_summary:
         code=src(*CORE_CODE, "evaluate.py", "floor.py"),
     output:
         [plan.EVAL_SUMMARY_FILE.replace("{table}", t) for t in plan.EVAL_SUMMARY_TABLES],
-    params:
-        cli=RNNHMM,
-        p=lambda w: json.dumps({"preset": w.preset, "models": [m.fields() for m in plan.expand_grid(preset_cfg(w))]}),
-        out_dir=os.path.dirname(plan.EVAL_SUMMARY_FILE),
     log:
         "results/{preset}/logs/evaluate/summary.log",
+    conda:
+        "../../envs/evaluate.yaml"
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 15 * attempt,
-    conda:
-        "../../envs/evaluate.yaml"
+    params:
+        cli=RNNHMM,
+        p=lambda w: json.dumps(
+            {"preset": w.preset, "models": [m.fields() for m in plan.expand_grid(preset_cfg(w))]}
+        ),
+        out_dir=os.path.dirname(plan.EVAL_SUMMARY_FILE),
     shell:
         "{params.cli} evaluate-summary --params {params.p:q} --out-dir {params.out_dir} > {log} 2>&1"

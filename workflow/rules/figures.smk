@@ -14,20 +14,20 @@ rule figure:
             category="Figures",
             labels={"figure": "{figure}"},
         ),
-    params:
-        cli=RNNHMM,
-        p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
-        caption=lambda w: figures.caption(w.figure),
     log:
         "results/{preset}/logs/figures/{figure}.log",
     wildcard_constraints:
         figure="|".join(figures.FIGURES),
+    conda:
+        "../../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 15 * attempt,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        cli=RNNHMM,
+        p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
+        caption=lambda w: figures.caption(w.figure),
     shell:
         "{params.cli} figure {wildcards.figure} --params {params.p:q}"
         " --out figures/{wildcards.preset}/{wildcards.figure} > {log} 2>&1"

@@ -6,9 +6,6 @@ rule hmm:
         code=src(*CORE_CODE, "hmm.py"),
     output:
         plan.HMM_FILE,
-    params:
-        cli=RNNHMM,
-        p=lambda w: json.dumps(hmm_params(config, w.preset, w.hmm)),
     log:
         "results/{preset}/logs/hmm/{hmm}.log",
     wildcard_constraints:
@@ -19,5 +16,8 @@ rule hmm:
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 10 * attempt,
+    params:
+        cli=RNNHMM,
+        p=lambda w: json.dumps(hmm_params(config, w.preset, w.hmm)),
     shell:
         "{params.cli} hmm --params {params.p:q} --out {output} > {log} 2>&1"

@@ -13,23 +13,23 @@ rule train:
         history=plan.HISTORY_CSV,
         meta=plan.META_JSON,
         checkpoints=directory(plan.CHECKPOINTS_DIR),
-    params:
-        cli=RNNHMM,
-        p=lambda w: json.dumps(train_params(config, w.preset, spec_of(w))),
     log:
         "results/{preset}/logs/train/{hmm}_h{hidden}_d{dim}_s{seed}.log",
     benchmark:
         "results/{preset}/benchmarks/train/{hmm}_h{hidden}_d{dim}_s{seed}.tsv"
-    # the longest trainings first, so the run's length does not depend on the order jobs are picked
-    priority: lambda w: train_priority(w.preset, spec_of(w))
     wildcard_constraints:
         preset="|".join(config["presets"]),  # a control preset's networks come from rule control_model
+    # the longest trainings first, so the run's length does not depend on the order jobs are picked
+    priority: lambda w: train_priority(w.preset, spec_of(w))
+    conda:
+        "../../envs/train.yaml"
     threads: lambda w: 1 if w.preset in ("smoke", "laptop") else 2
     resources:
         mem_mb=lambda w, attempt: TRAIN_MEM_MB.get(w.preset, 6000) * attempt,
         runtime=lambda w, attempt: TRAIN_RUNTIME_MIN.get(w.preset, 1440) * attempt,
-    conda:
-        "../../envs/train.yaml"
+    params:
+        cli=RNNHMM,
+        p=lambda w: json.dumps(train_params(config, w.preset, spec_of(w))),
     shell:
         "{params.cli} train --hmm-file {input.hmm} --params {params.p:q}"
         " --out-dir $(dirname {output.model:q}) --threads {threads} > {log} 2>&1"
