@@ -377,14 +377,19 @@ def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .dynamics.registry import ParamError
     from .hmm import HMMSpecError
-    from .train import TrainingDiverged
 
     try:
         args.func(args)
     except ParamsError as err:
         log.error("error: %s", err)
         return 2
-    except (io.ResultFileError, TrainingDiverged, ConfigError, HMMSpecError, ParamError) as err:
+    except Exception as err:
+        known = (io.ResultFileError, ConfigError, HMMSpecError, ParamError)
+        # a diverged training can only come from a stage that imported rnnhmm.train; importing it here
+        # would make every stage (hmm, figure) need torch
+        train = sys.modules.get(f"{__package__}.train")
+        if not isinstance(err, known + ((train.TrainingDiverged,) if train else ())):
+            raise
         log.error("%s: %s", type(err).__name__, err)
         return 2
     return 0

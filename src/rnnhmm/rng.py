@@ -8,9 +8,12 @@ only on its inputs, never on what ran before it in the same process.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where a torch generator is made: the hmm stage has no torch
+    import torch
 
 
 def derive_seed(base_seed: int, *parts: object) -> int:
@@ -27,6 +30,8 @@ def numpy_rng(base_seed: int, *parts: object) -> np.random.Generator:
 
 def torch_generator(base_seed: int, *parts: object, device: str | torch.device = "cpu") -> torch.Generator:
     """A torch generator for the named stream."""
+    import torch
+
     gen = torch.Generator(device=device)
     gen.manual_seed(derive_seed(base_seed, *parts))
     return gen
