@@ -46,3 +46,12 @@ def smoke_run(tmp_path_factory):
     t0 = time.time()
     res = snakemake(work, "--cores", "all", "--config", "preset=smoke", timeout=1500)
     return work, res, time.time() - t0
+
+
+def copy_of_smoke_run(smoke_run, tmp_path_factory, name: str) -> Path:
+    """A copy of the finished smoke run (results included), for a test that changes or reruns parts of it."""
+    work0, res0, _ = smoke_run
+    assert res0.returncode == 0, res0.stderr[-3000:]
+    work = tmp_path_factory.mktemp(name) / "repo"
+    shutil.copytree(work0, work, symlinks=True)
+    return work

@@ -22,7 +22,6 @@ have the property, and that the report builds.
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import numpy as np
@@ -31,7 +30,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import snakemake
+from conftest import copy_of_smoke_run, snakemake
 from rnnhmm import figures, io, plan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -91,10 +90,7 @@ def replace_model(model_dir, kind: str, hidden: int, dim: int) -> None:
 
 @pytest.fixture(scope="module")
 def degenerate_runs(smoke_run, tmp_path_factory):
-    work0, res0, _ = smoke_run
-    assert res0.returncode == 0, res0.stderr[-3000:]
-    work = tmp_path_factory.mktemp("degenerate") / "repo"
-    shutil.copytree(work0, work, symlinks=True)
+    work = copy_of_smoke_run(smoke_run, tmp_path_factory, "degenerate")
     pcfg = yaml.safe_load((work / "config.yaml").read_text())["presets"]["smoke"]
     refs = {m.hmm: m for m in plan.reference_models(pcfg)}
     out = {}
