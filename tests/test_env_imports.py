@@ -82,8 +82,9 @@ def test_a_package_missing_from_an_env_fails_its_stage(guarded_copy, tmp_path):
     rule, cmd = kinds["figure fig2_global_dynamics"]
     env = yaml.safe_load((work / "envs/figures.yaml").read_text())
     env["dependencies"] = [d for d in env["dependencies"] if not str(d).startswith("matplotlib")]
-    (work / "envs/figures-no-mpl.yaml").write_text(yaml.safe_dump(env))
+    broken = tmp_path / "figures-without-matplotlib.yaml"
+    broken.write_text(yaml.safe_dump(env))
     log = tmp_path / "blocked.log"
-    res = run_guarded(work, cmd, "envs/figures-no-mpl.yaml", log)
+    res = run_guarded(work, cmd, str(broken), log)
     assert res.returncode != 0
-    assert "imports 'matplotlib', which envs/figures-no-mpl.yaml does not provide" in log.read_text()
+    assert f"imports 'matplotlib', which {broken} does not provide" in log.read_text()
