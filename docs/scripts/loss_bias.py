@@ -16,10 +16,10 @@ import argparse
 import numpy as np
 import torch
 
+from rnnhmm.floor import batch_divergences
 from rnnhmm.hmm import HMM, emissions_linear, transitions_target_prob
 from rnnhmm.rng import numpy_rng
 from rnnhmm.sinkhorn import SinkhornLoss
-from rnnhmm.train import one_hot_flat
 
 TRUE_P = 0.05
 PS = (0.05, 0.045, 0.04, 0.035, 0.03, 0.025, 0.02)
@@ -41,13 +41,7 @@ def main() -> None:
     print("|---:|---:|---:|")
     for p in PS:
         alt = HMM("alt", transitions_target_prob(2, p), emissions_linear(2))
-        vals = []
-        for _ in range(a.pairs):
-            x = one_hot_flat(alt.sample(a.batch, a.seq_len, rng)[1])
-            y = one_hot_flat(true.sample(a.batch, a.seq_len, rng)[1])
-            with torch.no_grad():
-                vals.append(float(loss(x, y)))
-        v = np.asarray(vals)
+        v = batch_divergences(alt, true, a.batch, a.seq_len, loss, rng, a.pairs)
         print(f"| {p:.3f} | {p / TRUE_P:.2f} | {v.mean():.3f} ± {v.std(ddof=1) / np.sqrt(len(v)):.3f} |", flush=True)
 
 

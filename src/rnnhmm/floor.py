@@ -27,17 +27,23 @@ N_PAIRS = 4  # independent batch pairs per batch size; the table carries their s
 COLUMNS = ["hmm", "split", "n_sequences", "batch_size", "seq_len", "n_pairs", "floor", "floor_se"]
 
 
-def batch_floor(hmm: HMM, size: int, seq_len: int, loss: SinkhornLoss, rng: np.random.Generator,
-                n_pairs: int = N_PAIRS) -> np.ndarray:
-    """The Sinkhorn divergence between ``n_pairs`` pairs of independent HMM batches of ``size``
-    sequences of ``seq_len`` steps (one value per pair)."""
+def batch_divergences(hmm_a: HMM, hmm_b: HMM, size: int, seq_len: int, loss: SinkhornLoss,
+                      rng: np.random.Generator, n_pairs: int = N_PAIRS) -> np.ndarray:
+    """The Sinkhorn divergence between a batch of ``hmm_a`` and an independent batch of ``hmm_b``, each
+    of ``size`` sequences of ``seq_len`` steps, for ``n_pairs`` pairs (one value per pair)."""
     values = []
     with torch.no_grad():
         for _ in range(n_pairs):
-            a = one_hot_flat(hmm.sample(size, seq_len, rng)[1], hmm.n_outputs)
-            b = one_hot_flat(hmm.sample(size, seq_len, rng)[1], hmm.n_outputs)
+            a = one_hot_flat(hmm_a.sample(size, seq_len, rng)[1], hmm_a.n_outputs)
+            b = one_hot_flat(hmm_b.sample(size, seq_len, rng)[1], hmm_b.n_outputs)
             values.append(float(loss(a, b)))
     return np.asarray(values)
+
+
+def batch_floor(hmm: HMM, size: int, seq_len: int, loss: SinkhornLoss, rng: np.random.Generator,
+                n_pairs: int = N_PAIRS) -> np.ndarray:
+    """The floor at one batch size: divergences between pairs of independent batches of ``hmm``."""
+    return batch_divergences(hmm, hmm, size, seq_len, loss, rng, n_pairs)
 
 
 def loss_floor(hmm: HMM, seq_len: int, splits: dict[str, int], batch_size: int, rng: np.random.Generator, *,
