@@ -199,7 +199,7 @@ def cmd_evaluate_summary(args) -> None:
         parts["histories"].append(hist.assign(**m)[list(m) + list(hist.columns)])
     hmms = sorted({m["hmm"] for m in p["models"]})
     parts["floors"] = [io.read_table(floor_file(p["preset"], h)) for h in hmms]
-    tables = summarise({k: pd.concat(v, ignore_index=True) for k, v in parts.items() if v})
+    tables = summarise({k: pd.concat(v, ignore_index=True) for k, v in parts.items()})
     out = Path(args.out_dir)
     record = io.provenance(p, started)
     for fname, df in tables.items():

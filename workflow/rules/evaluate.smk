@@ -84,7 +84,7 @@ rule evaluate_summary:
         histories=lambda w: [
             os.path.join(plan.model_dir(w.preset, m), "history.csv") for m in plan.expand_grid(preset_cfg(w))
         ],
-        code=src(*CORE_CODE, "evaluate.py", "floor.py"),
+        code=src(*CORE_CODE, "evaluate.py"),
     output:
         [plan.EVAL_SUMMARY_FILE.replace("{table}", t) for t in plan.EVAL_SUMMARY_TABLES],
     log:
