@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import time
@@ -34,8 +35,10 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
+def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``snakemake *args`` in ``workdir`` (with ``env`` added to the environment)."""
+    return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The per-stage conda envs: every rule names one, every pin is exact, the pins are what CI tested.
+"""The per-stage conda envs and the pip constraints: every rule names an env, every pin is exact, the
+pins are what CI tested, and pyproject.toml's ranges admit them.
 
 Conda channels cannot be reached where the tests run, so the envs are never built here; what can be
 checked is that they describe the tested Python environment exactly, and that the mechanism that
@@ -6,15 +7,20 @@ makes the project's own package importable in a job (PYTHONPATH=src in each comm
 the package being installed.
 """
 
+import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
+import tomllib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from conftest import REPO, copy_repo, snakemake
 
@@ -23,7 +29,8 @@ ENVS = REPO / "envs"
 CONDA_TO_DIST = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
 # conda-forge names that are wrong for these packages (their conda-forge name is on the right)
 WRONG_CONDA_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base", "yaml": "pyyaml"}
-EXACT_CONDA = re.compile(r"^([A-Za-z0-9_.\-]+)=([0-9][0-9A-Za-z.+]*)$")
+# name=version, or name=version=build (a build-string glob, e.g. pytorch's cpu* / cuda*)
+EXACT_CONDA = re.compile(r"^([A-Za-z0-9_.\-]+)=([0-9][0-9A-Za-z.+]*)(?:=([A-Za-z0-9_.*]+))?$")
 EXACT_PIP = re.compile(r"^([A-Za-z0-9_.\-]+)==([0-9][0-9A-Za-z.+]*)$")
 
 
@@ -83,19 +90,72 @@ def test_env_pins_equal_the_tested_versions(path):
         assert pinned == version_under_test(name), f"{path.name}: {name}={pinned}, tested with {version_under_test(name)}"
 
 
-def test_env_pins_agree_with_pyproject():
-    """pyproject.toml's exact pins and the envs' pins name the same versions."""
-    text = (REPO / "pyproject.toml").read_text()
-    project = dict(re.findall(r'"([A-Za-z0-9_.\-]+)==([^"]+)"', text))
+def constraints() -> dict[str, str]:
+    """envs/constraints.txt as {canonical name: version}."""
+    out = {}
+    for line in (ENVS / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, ver = line.partition("==")
+            assert ver, f"constraints.txt: not pinned exactly: {line!r}"
+            out[canonicalize_name(name)] = ver
+    return out
+
+
+def test_env_pins_agree_with_the_constraints():
+    """The envs and envs/constraints.txt name the same version of every package they share."""
+    lock = constraints()
     for path in env_files():
         for _, name, pinned in pins(yaml.safe_load(path.read_text())):
-            dist = CONDA_TO_DIST.get(name, name)
-            if dist in project:
-                assert project[dist] == pinned, f"{path.name}: {name}={pinned}, pyproject has {project[dist]}"
+            dist = canonicalize_name(CONDA_TO_DIST.get(name, name))
+            if dist in lock:
+                assert lock[dist] == pinned, f"{path.name}: {name}={pinned}, constraints.txt has {lock[dist]}"
 
 
-def rule_envs(work: Path) -> dict[str, str | None]:
-    """rule name -> the conda env file it names (None when it has none), as Snakemake parses it."""
+def test_constraints_are_the_tested_set():
+    """envs/constraints.txt is what the running environment has: rnnhmm[test] and everything it pulls in."""
+    spec = importlib.util.spec_from_file_location("write_constraints", ENVS / "write_constraints.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (ENVS / "constraints.txt").read_text() == mod.render(), \
+        "envs/constraints.txt differs from the tested environment: run python envs/write_constraints.py"
+    lock = constraints()
+    assert {"torch", "snakemake", "numpy", "tqdm", "pytest", "jinja2"} <= set(lock)  # direct and transitive
+    assert lock["torch"] == "2.13.0"  # no local label: the CPU and the CUDA wheel of the release match
+
+
+def test_pyproject_ranges_admit_the_tested_set():
+    """Every dependency of pyproject.toml is a range (the style tools excepted: their output is their
+    version's) that contains the pin in envs/constraints.txt, and Python is not capped."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    lock = constraints()
+    reqs = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    for req in reqs:
+        name = canonicalize_name(req.name)
+        assert name in lock, f"{req.name} is not in constraints.txt"
+        assert req.specifier.contains(lock[name]), f"{req}: excludes the tested {lock[name]}"
+        exact = any(s.operator == "==" for s in req.specifier)
+        assert exact == (name in {"ruff", "snakefmt", "black"}), f"{req}: want a range"
+        if not exact:
+            assert any(s.operator in (">=", "~=") for s in req.specifier), f"{req}: no lower bound"
+
+
+def test_train_envs_differ_only_in_the_pytorch_build():
+    cpu, cuda = (yaml.safe_load((ENVS / f).read_text()) for f in ("train.yaml", "train-cuda.yaml"))
+    assert [d for d in cpu["dependencies"] if not str(d).startswith("pytorch=")] == \
+        [d for d in cuda["dependencies"] if not str(d).startswith("pytorch=")]
+    builds = {}
+    for path in env_files():
+        for dep in yaml.safe_load(path.read_text())["dependencies"]:
+            if isinstance(dep, str) and dep.startswith("pytorch="):
+                builds[path.name] = EXACT_CONDA.match(dep)[3]
+    assert builds.pop("train-cuda.yaml") == "cuda*"
+    assert builds and set(builds.values()) == {"cpu*"}, builds  # every other stage runs on the CPU
+
+
+def rule_envs(work: Path, env: dict | None = None) -> dict[str, str | None]:
+    """rule name -> the conda env file it names (None when it has none), as Snakemake parses it
+    (with ``env`` added to the environment)."""
     code = (
         "import json\n"
         "from pathlib import Path\n"
@@ -111,7 +171,8 @@ def rule_envs(work: Path) -> dict[str, str | None]:
         "        out[r.name] = None if env is None else str(Path(str(r.snakefile)).parent / str(env))\n"
         "    print('RULE_ENVS ' + json.dumps(out))\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, timeout=300)
+    res = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, **(env or {})})
     line = [ln for ln in res.stdout.splitlines() if ln.startswith("RULE_ENVS ")]
     assert line, res.stdout[-2000:] + res.stderr[-3000:]
     return json.loads(line[0][len("RULE_ENVS "):])
@@ -127,6 +188,17 @@ def test_every_rule_with_a_command_names_an_existing_env(tmp_path):
         path = Path(env) if Path(env).is_absolute() else work / env
         assert path.resolve().parent == (work / "envs").resolve(), f"rule {name}: {env} is not in envs/"
         assert path.exists(), f"rule {name} names {env}, which does not exist"
+
+
+def test_the_training_env_follows_the_requested_build(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    for build, file in (("", "train.yaml"), ("cpu", "train.yaml"), ("cuda", "train-cuda.yaml")):
+        envs = rule_envs(work, {"RNNHMM_TRAIN_BUILD": build})
+        assert Path(envs["train"]).name == file, build
+        assert Path(envs["loss_floor"]).name == "train.yaml"  # only the training itself goes to a GPU
+    res = snakemake(work, "-n", "--config", "preset=smoke", env={"RNNHMM_TRAIN_BUILD": "gpu"})
+    assert res.returncode != 0
+    assert "RNNHMM_TRAIN_BUILD='gpu': must be one of cpu, cuda" in res.stderr, res.stderr[-1000:]
 
 
 def test_jobs_import_the_repository_package_without_it_being_installed(tmp_path):

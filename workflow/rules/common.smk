@@ -42,6 +42,15 @@ def src(*modules):
     return [os.path.relpath(_SRC / "rnnhmm" / f, os.getcwd()) for f in sorted(files)]
 
 
+# The conda env of the training jobs (with --software-deployment-method conda), by the pytorch build
+# they need: RNNHMM_TRAIN_BUILD=cpu (the default) or cuda (GPU nodes).  Paths are relative to the rules.
+TRAIN_ENVS = {"cpu": "../../envs/train.yaml", "cuda": "../../envs/train-cuda.yaml"}
+TRAIN_BUILD = os.environ.get("RNNHMM_TRAIN_BUILD", "") or "cpu"
+if TRAIN_BUILD not in TRAIN_ENVS:
+    print(f"RNNHMM_TRAIN_BUILD={TRAIN_BUILD!r}: must be one of {', '.join(TRAIN_ENVS)}", file=sys.stderr)
+    sys.exit(1)
+TRAIN_ENV = TRAIN_ENVS[TRAIN_BUILD]
+
 CORE_CODE = ["__init__.py", "cli.py", "io.py", "rng.py", "config.py", "plan.py"]
 
 

@@ -22,7 +22,7 @@ rule train:
     # the longest trainings first, so the run's length does not depend on the order jobs are picked
     priority: lambda w: train_priority(w.preset, spec_of(w))
     conda:
-        "../../envs/train.yaml"
+        TRAIN_ENV
     threads: lambda w: 1 if w.preset in ("smoke", "laptop") else 2
     resources:
         mem_mb=lambda w, attempt: TRAIN_MEM_MB.get(w.preset, 6000) * attempt,
