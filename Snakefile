@@ -32,6 +32,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -58,3 +58,20 @@ def copy_of_smoke_run(smoke_run, tmp_path_factory, name: str) -> Path:
     work = tmp_path_factory.mktemp(name) / "repo"
     shutil.copytree(work0, work, symlinks=True)
     return work
+
+
+CLI = "python -m rnnhmm.cli"
+
+
+def dry_run_commands(work: Path, preset: str = "smoke") -> list[tuple[str, str]]:
+    """(rule, shell command) of every job that calls the CLI, from ``snakemake -n -p --forceall``."""
+    res = snakemake(work, "-n", "-p", "--forceall", "--config", f"preset={preset}")
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    out, rule = [], None
+    for line in (res.stdout + res.stderr).splitlines():
+        s = line.strip()
+        if s.startswith(("rule ", "localrule ")) and s.endswith(":"):
+            rule = s.split()[1].rstrip(":")
+        elif CLI in s and rule:
+            out.append((rule, s.removeprefix("Shell command:").strip()))
+    return out

@@ -13,26 +13,17 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import copy_of_smoke_run, snakemake
+from conftest import CLI, copy_of_smoke_run, dry_run_commands
 from test_envs import rule_envs
-
-CLI = "python -m rnnhmm.cli"
 
 
 def job_kinds(work) -> dict[str, tuple[str, str]]:
     """One shell command per kind of job: per rule, and per analysis or figure name -> (rule, command)."""
-    res = snakemake(work, "-n", "-p", "--forceall", "--config", "preset=smoke")
-    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
-    kinds, rule = {}, None
-    for line in (res.stdout + res.stderr).splitlines():
-        s = line.strip()
-        if s.startswith(("rule ", "localrule ")) and s.endswith(":"):
-            rule = s.split()[1].rstrip(":")
-        elif CLI in s and rule:
-            s = s.removeprefix("Shell command:").strip()
-            words = s.split(CLI, 1)[1].split()
-            kind = f"{rule} {words[1]}" if rule in ("analyze", "figure") else rule
-            kinds.setdefault(kind, (rule, s))
+    kinds = {}
+    for rule, cmd in dry_run_commands(work):
+        words = cmd.split(CLI, 1)[1].split()
+        kind = f"{rule} {words[1]}" if rule in ("analyze", "figure") else rule
+        kinds.setdefault(kind, (rule, cmd))
     return kinds
 
 

@@ -322,10 +322,12 @@ def stage_argv(stage: str, params: str, tmp) -> list[str]:
         "analyze": ["analyze", "residency", "--params", params],
         "figure": ["figure", "fig2_global_dynamics", "--params", params, "--out", str(tmp / "fig")],
         "claims": ["claims", "--params", params, "--out", str(tmp / "claims.csv"), "--html", str(tmp / "c.html")],
+        "report-pages": ["report-pages", "--params", params, "--training", str(tmp / "t.csv"), "--metrics",
+                         str(tmp / "m.csv"), "--evaluation", str(tmp / "e.html"), "--provenance", str(tmp / "p.html")],
     }[stage]
 
 
-STAGES = ["hmm", "floor", "train", "evaluate", "evaluate-summary", "analyze", "figure", "claims"]
+STAGES = ["hmm", "floor", "train", "evaluate", "evaluate-summary", "analyze", "figure", "claims", "report-pages"]
 BAD_PARAMS = [
     ("{bad", "error: --params is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
     ("", "error: --params is not valid JSON (Expecting value at line 1 column 1)"),

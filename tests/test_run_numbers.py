@@ -3,6 +3,7 @@ known answers, the repository README's stamp, the atomic rewrite and the --check
 
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -150,6 +151,24 @@ def test_controls_table_marks_each_value_pass_or_fail(run_dir):
     assert rn.read_stamp(doc)[0] == rn.read_stamp(run_dir / "README.md")[0]
 
 
+def test_named_blocks_of_one_file_are_written_and_checked_apart(run_dir):
+    """A file with the numbers of two runs (docs/reference-run.md): --block writes one block and leaves
+    the other; --check of each block reads its own stamp."""
+    doc = run_dir / "reference-run.md"  # a file with two runs, as docs/ has
+    begin, end = rn.markers("chain3")
+    doc.write_text(f"# runs\n\n{rn.BEGIN}\nfirst run\n{rn.END}\n\nmiddle\n\n{begin}\nold\n{end}\n")
+    assert rn.main(["--run-dir", str(run_dir), "--preset", PRESET, "--readme", str(doc), "--block", "chain3"]) == 0
+    text = doc.read_text()
+    assert "first run" in text and "old" not in text and "middle" in text
+    assert rn.read_stamp(doc, "chain3")[0].preset == PRESET
+    assert rn.main(["--check", "--readme", str(doc), "--block", "chain3"]) == 0
+    assert rn.main(["--check", "--readme", str(doc)]) == 2  # the unnamed block has no stamp: one error line
+    assert rn.main(["--run-dir", str(run_dir), "--preset", PRESET, "--readme", str(doc), "--block", "nope"]) == 2
+    assert doc.read_text() == text  # a missing block changes nothing
+    with pytest.raises(rn.RunNumbersError, match="letters, digits"):
+        rn.markers("a b")
+
+
 def test_block_without_discriminates_and_other_models(run_dir):
     claims = CLAIMS.drop(columns="discriminates")
     claims.loc[0, "model"] = "odd-model"
@@ -204,6 +223,17 @@ def test_claims_doc_numbers_come_from_the_readmes_run():
     """docs/claims.md's table of what the controls scored is written with the README's block, from the
     same run: the same stamp."""
     assert rn.read_stamp(REPO / "docs" / "claims.md")[0] == rn.read_stamp(REPO / "README.md")[0]
+
+
+def test_reference_run_blocks_are_current():
+    """Every block of docs/reference-run.md (one per reference run) comes from a commit of this history
+    whose training code is today's."""
+    if not (REPO / ".git").exists():
+        pytest.skip("no .git: a source tree without history cannot say which commit the numbers are from")
+    doc = REPO / "docs" / "reference-run.md"
+    names = [None, *re.findall(r"<!-- run-numbers:begin (\S+) -->", doc.read_text())]
+    for name in names:
+        assert rn.stale_reason(doc, REPO, name=name) is None, name
 
 
 def test_readme_stamp_is_current():

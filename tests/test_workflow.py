@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import copy_repo, snakemake
-from rnnhmm import figures, plan
+from rnnhmm import figures, io, plan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -90,6 +90,24 @@ def test_report_has_every_figure_with_its_caption(smoke_run):
         first_line = figures.caption(name).splitlines()[0]
         assert first_line.split(":")[0] in html, name
     assert "claims.html" in html and "claims.csv" in html and "Claims check of preset" in html
+    # the groups: main / supplementary / new figures, the training curves with the evaluation tables,
+    # the figures' provenance
+    for title in [*figures.GROUPS.values(), figures.TRAINING_CATEGORY, "Training curves (figure S10)",
+                  "Evaluation tables", "Provenance", "evaluation.html", "provenance.html",
+                  "Evaluation tables of preset", "Provenance of every figure of preset"]:
+        assert title in html, title
+    # the pages themselves: a row per trained model, a provenance row per figure
+    page = (work / "results/smoke/report/evaluation.html").read_text()
+    assert page.count("<tr><td>chain2_h16_d4_s0</td>") >= 2  # training table and metrics rows
+    prov = (work / "results/smoke/report/provenance.html").read_text()
+    assert "no provenance recorded" not in prov
+    for name in figures.FIGURES:
+        assert f"<a href='#{name}'>{name}</a>" in prov, name
+    side = io.read_json(work / f"figures/smoke/{figures.TRAINING_CURVES}.png.meta.json")
+    assert side["figure"] == figures.TRAINING_CURVES and side["sha256"] == io.file_sha256(
+        work / f"figures/smoke/{figures.TRAINING_CURVES}.png")
+    read = side["inputs"]
+    assert read and all(h == io.file_sha256(work / path) for path, h in read.items())
 
 
 @pytest.mark.workflow

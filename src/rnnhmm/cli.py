@@ -23,7 +23,11 @@ log = logging.getLogger("rnnhmm")
 
 
 def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+    # at a terminal the log lines sit above a progress bar (rnnhmm.progress; it changes no result, so it
+    # is imported here and is no code input of any job); in a job's log file they are plain lines
+    from .progress import log_handler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[log_handler(sys.stderr)],
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
 
 
@@ -254,10 +258,27 @@ def cmd_figure(args) -> None:
     from .figures.style import save
 
     p = stage_params(args)
+    started = time.time()
     ctx = figures.FigureContext(preset=p["preset"], preset_cfg=p["preset_cfg"], hmms_cfg=p.get("hmms", {}))
     fig = figures.render(args.name, ctx)
     paths = save(fig, args.out)
+    # the provenance of the figure (the report's provenance page): config, commit, the tables it read
+    inputs = io.files_sha256(figures.needs(args.name, p["preset"], p["preset_cfg"]))
+    for path in paths:
+        io.write_sidecar(path, io.provenance(p, started, figure=args.name, inputs=inputs))
     log.info("%s -> %s", args.name, ", ".join(map(str, paths)))
+
+
+def cmd_report_pages(args) -> None:
+    """The report's evaluation and provenance pages (rnnhmm.report) from finished tables and figures."""
+    from .report import evaluation_html, provenance_html
+
+    p = stage_params(args)
+    training, metrics = io.read_table(args.training), io.read_table(args.metrics)
+    io.write_text(args.evaluation, evaluation_html(p["preset"], training, metrics))
+    io.write_text(args.provenance, provenance_html(p["preset"], p["figures"]))
+    log.info("report pages of %s: %d models, %d figures -> %s, %s", p["preset"], len(training), len(p["figures"]),
+             args.evaluation, args.provenance)
 
 
 def cmd_claims(args) -> None:
@@ -364,6 +385,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="the claims table (.csv)")
     s.add_argument("--html", default=None, help="also write the table as an HTML page (the report's view)")
     s.set_defaults(func=cmd_claims, required=("preset", "preset_cfg"))
+
+    s = sub.add_parser("report-pages", help="the report's evaluation tables and figure provenance (HTML)")
+    s.add_argument("--params", required=True, help="JSON: preset, figures [the figures' PNG paths]")
+    s.add_argument("--training", required=True, help="the evaluation summary's training.csv")
+    s.add_argument("--metrics", required=True, help="the evaluation summary's metrics.csv")
+    s.add_argument("--evaluation", required=True, help="the evaluation page (.html)")
+    s.add_argument("--provenance", required=True, help="the provenance page (.html)")
+    s.set_defaults(func=cmd_report_pages, required=("preset", "figures"))
 
     s = sub.add_parser("info", help="print the provenance of a result file")
     s.add_argument("file")

@@ -297,6 +297,11 @@ def verify(path: str | os.PathLike) -> None:
                               "truncated, corrupted or was changed after it was written — delete it and rerun")
 
 
+def files_sha256(paths: list[str]) -> dict[str, str | None]:
+    """path -> SHA-256 of each file (None where it does not exist): what a result was made from."""
+    return {str(p): (file_sha256(p) if Path(p).is_file() else None) for p in paths}
+
+
 def write_sidecar(path: str | os.PathLike, record: dict) -> None:
     """Write the provenance sidecar of a result file, including the file's SHA-256."""
     rec = dict(record)

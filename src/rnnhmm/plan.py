@@ -22,6 +22,8 @@ EVAL_SUMMARY_TABLES = ("metrics.csv", "distance.csv", "transmat.csv", "freq_vol.
                        "histories.csv", "grid_summary.csv", "grid_transmat.csv", "hmm_band.csv")
 ANALYSIS_DIR = "results/{preset}/analysis/{analysis}/{hmm}/h{hidden}_d{dim}/seed{seed}"
 FIGURE_FILE = "figures/{preset}/{figure}.{ext}"
+REPORT_PAGE = "results/{preset}/report/{page}.html"  # the report's own pages (rule report_pages, rnnhmm.report)
+REPORT_PAGES = ("evaluation", "provenance")
 CLAIMS_FILE = "results/{preset}/claims.{ext}"  # the claims check (docs/claims.md): csv, and html for the report
 LOG_DIR = "results/{preset}/logs"
 

@@ -23,7 +23,10 @@ wall time, jobs and peak memory, a per-stage time table and the claims table.  `
 ``numerics_hash`` of the run folder: SHA-256 over the code of the files that set the training
 numerics (``NUMERICS_FILES``; their comments and docstrings do not count).  ``--check`` exits 1 with one line when the stamp is stale (its commit is not
 an ancestor of HEAD, or the numerics files changed since), which tests/test_run_numbers.py checks
-for the repository's README.  Every error is one line and exit code 2, with the README untouched.
+for the repository's README and docs.  A file that holds the numbers of several runs (one block per
+run: docs/reference-run.md) names its blocks, ``<!-- run-numbers:begin NAME -->`` …
+``<!-- run-numbers:end NAME -->``, and ``--block NAME`` writes or checks one of them.  Every error is
+one line and exit code 2, with the README untouched.
 """
 
 from __future__ import annotations
@@ -48,6 +51,17 @@ NUMERICS_FILES = ("src/rnnhmm/model.py", "src/rnnhmm/sinkhorn.py", "src/rnnhmm/t
 
 BEGIN = "<!-- run-numbers:begin -->"
 END = "<!-- run-numbers:end -->"
+
+
+def markers(block: str | None = None) -> tuple[str, str]:
+    """The (begin, end) marker lines of a block: ``BEGIN``/``END``, or for a named block (a file that
+    holds the numbers of several runs, e.g. docs/reference-run.md) ``<!-- run-numbers:begin NAME -->``."""
+    if block is None:
+        return BEGIN, END
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", block):
+        raise RunNumbersError(f"block name {block!r}: letters, digits, '_', '.' and '-' only")
+    return f"<!-- run-numbers:begin {block} -->", f"<!-- run-numbers:end {block} -->"
+
 STAMP_RE = re.compile(r"<!-- run-numbers: preset=(?P<preset>\S+) commit=(?P<commit>[0-9a-f]{7,40}) "
                       r"numerics=(?P<numerics>[0-9a-f]+) -->")
 REQUIRED_CLAIM_COLUMNS = ("claim", "check", "model", "value", "criterion", "pass")
@@ -67,9 +81,9 @@ class RunNumbersError(RuntimeError):
     """A run folder or README that cannot give the numbers; the message is one line."""
 
 
-def regenerate_command(preset: str = "laptop", readme: str = "README.md") -> str:
+def regenerate_command(preset: str = "laptop", readme: str = "README.md", block: str | None = None) -> str:
     return (f"python -m rnnhmm.run_numbers --run-dir <folder of a finished `snakemake --cores all` run at HEAD> "
-            f"--preset {preset} --readme {readme}")
+            f"--preset {preset} --readme {readme}" + (f" --block {block}" if block else ""))
 
 
 # ---------------------------------------------------------------------- git and the numerics hash
@@ -528,15 +542,17 @@ def run_numbers_block(run_dir: str | os.PathLike, preset: str, log: str | os.Pat
 
 
 # ---------------------------------------------------------------------- the README
-def split_readme(text: str, readme: Path) -> tuple[str, str, str]:
-    """(before BEGIN, the block, from END on), each marker present exactly once and in order."""
-    nb, ne = text.count(BEGIN), text.count(END)
+def split_readme(text: str, readme: Path, block: str | None = None) -> tuple[str, str, str]:
+    """(before the begin marker, the block, from the end marker on), each marker present exactly once
+    and in order (``markers(block)``)."""
+    begin, end = markers(block)
+    nb, ne = text.count(begin), text.count(end)
     if nb != 1 or ne != 1:
-        raise RunNumbersError(f"{readme} needs exactly one '{BEGIN}' and one '{END}' line "
+        raise RunNumbersError(f"{readme} needs exactly one '{begin}' and one '{end}' line "
                               f"(found {nb} and {ne})")
-    i, j = text.index(BEGIN) + len(BEGIN), text.index(END)
+    i, j = text.index(begin) + len(begin), text.index(end)
     if j < i:
-        raise RunNumbersError(f"{readme}: '{END}' comes before '{BEGIN}'")
+        raise RunNumbersError(f"{readme}: '{end}' comes before '{begin}'")
     return text[:i], text[i:j], text[j:]
 
 
@@ -558,20 +574,20 @@ def write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def read_markers(readme: str | os.PathLike) -> tuple[str, str, str]:
+def read_markers(readme: str | os.PathLike, block: str | None = None) -> tuple[str, str, str]:
     """``split_readme`` of the file ``readme``."""
     path = Path(readme)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RunNumbersError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return split_readme(text, path)
+    return split_readme(text, path, block)
 
 
-def rewrite_readme(readme: str | os.PathLike, block: str) -> bool:
-    """Put ``block`` between the markers of ``readme``; False when it was already there."""
+def rewrite_readme(readme: str | os.PathLike, block: str, name: str | None = None) -> bool:
+    """Put ``block`` between the markers (of the block ``name``) of ``readme``; False when it was already there."""
     path = Path(readme)
-    before, old, after = read_markers(path)
+    before, old, after = read_markers(path, name)
     text = before + old + after
     new = before + "\n" + block.strip("\n") + "\n" + after
     if new == text:
@@ -587,10 +603,10 @@ class Stamp:
     numerics: str
 
 
-def read_stamp(readme: str | os.PathLike) -> tuple[Stamp, str]:
-    """The stamp of the README's block, and the block."""
+def read_stamp(readme: str | os.PathLike, name: str | None = None) -> tuple[Stamp, str]:
+    """The stamp of the README's block (the block ``name``), and the block."""
     path = Path(readme)
-    _, block, _ = read_markers(path)
+    _, block, _ = read_markers(path, name)
     m = STAMP_RE.search(block)
     if not m:
         raise RunNumbersError(f"{path}: no '<!-- run-numbers: preset=… commit=… numerics=… -->' stamp between "
@@ -599,16 +615,17 @@ def read_stamp(readme: str | os.PathLike) -> tuple[Stamp, str]:
 
 
 def stale_reason(readme: str | os.PathLike, repo: str | os.PathLike | None = None,
-                 run_dir: str | os.PathLike | None = None, log: str | os.PathLike | None = None) -> str | None:
+                 run_dir: str | os.PathLike | None = None, log: str | os.PathLike | None = None,
+                 name: str | None = None) -> str | None:
     """Why the README's block is stale (one line, with the command that regenerates it), or None.
 
     Stale: the stamp's commit is not an ancestor of the repository's HEAD, the files of
     ``NUMERICS_FILES`` differ from the stamp's hash, or (with ``run_dir``) the block differs from
     the one that run gives."""
     readme = Path(readme)
-    stamp, block = read_stamp(readme)
+    stamp, block = read_stamp(readme, name)
     root = Path(repo) if repo is not None else repo_root(readme)
-    fix = f"regenerate: {regenerate_command(stamp.preset, readme.name)}"
+    fix = f"regenerate: {regenerate_command(stamp.preset, readme.name, name)}"
     r = _git(root, "merge-base", "--is-ancestor", stamp.commit, "HEAD")
     if r.returncode == 1:
         return f"{readme}: run-numbers commit {stamp.commit[:12]} is not an ancestor of HEAD; {fix}"
@@ -649,12 +666,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="exit 1 with one line when the README's stamp is stale (and, with --run-dir, when the "
                         "block differs from the run's); change nothing")
     p.add_argument("--print", action="store_true", dest="print_only", help="print the block, change nothing")
+    p.add_argument("--block", help="the named block to write or check (<!-- run-numbers:begin NAME -->), for a "
+                                   "file that holds several runs (docs/reference-run.md); default: the one block")
     p.add_argument("--claims-doc", help="also write the controls table into this file's run-numbers markers "
                                         "(docs/claims.md)")
     a = p.parse_args(argv)
     try:
         if a.check:
-            why = stale_reason(a.readme, a.repo, a.run_dir, a.log)
+            why = stale_reason(a.readme, a.repo, a.run_dir, a.log, a.block)
             if why:
                 print(why, file=sys.stderr)
                 return 1
@@ -663,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         if not a.run_dir:
             raise RunNumbersError("--run-dir is required (unless --check)")
         if not a.print_only:
-            read_markers(a.readme)  # a README without markers fails before the work
+            read_markers(a.readme, a.block)  # a README without markers fails before the work
         block = run_numbers_block(a.run_dir, a.preset, a.log)
         if a.print_only:
             print(block)
@@ -671,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = claims_doc_block(a.run_dir, a.preset) if a.claims_doc else None
         if a.claims_doc:
             read_markers(a.claims_doc)
-        changed = rewrite_readme(a.readme, block)
+        changed = rewrite_readme(a.readme, block, a.block)
         print(f"{a.readme}: run-numbers {'rewritten' if changed else 'unchanged'} from {a.run_dir}")
         if doc is not None:
             changed = rewrite_readme(a.claims_doc, doc)

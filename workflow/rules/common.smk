@@ -141,5 +141,9 @@ def claims_files(preset):
     return [plan.claims_file(preset, ext) for ext in ("csv", "html")]
 
 
+def report_pages(preset):
+    return [plan.REPORT_PAGE.format(preset=preset, page=page) for page in plan.REPORT_PAGES]
+
+
 def all_targets(preset):
-    return eval_files(preset) + figure_files(preset) + claims_files(preset)
+    return eval_files(preset) + figure_files(preset) + claims_files(preset) + report_pages(preset)

@@ -11,7 +11,8 @@ rule figure:
         png=report(
             "figures/{preset}/{figure}.png",
             caption="../report/figure.rst",
-            category="Figures",
+            category=lambda w: figures.report_category(w.figure),
+            subcategory=lambda w: figures.report_subcategory(w.figure),
             labels={"figure": "{figure}"},
         ),
     log:

@@ -24,6 +24,31 @@ FIGURES: dict[str, str] = {
 }
 
 
+# The report's grouping (snakemake --report): a figure's group follows from its name -- fig<n> the
+# paper's main figures, figS<n> its supplementary ones, figN<n> this project's new ones; the training
+# curves (figure S10) sit with the evaluation tables, where a reader looks for how the models trained.
+GROUPS = {"main": "Main figures (the paper's)", "supplementary": "Supplementary figures (the paper's)",
+          "new": "New figures (this project's)"}
+TRAINING_CATEGORY = "Training and evaluation"
+TRAINING_CURVES = "figS10_model_diagnostics"
+
+
+def group(name: str) -> str:
+    """'main', 'supplementary' or 'new', from the figure's name."""
+    if name not in FIGURES:
+        raise KeyError(f"unknown figure '{name}', known: {', '.join(sorted(FIGURES))}")
+    kind = name[3]
+    return "supplementary" if kind == "S" else "new" if kind == "N" else "main"
+
+
+def report_category(name: str) -> str:
+    return TRAINING_CATEGORY if name == TRAINING_CURVES else "Figures"
+
+
+def report_subcategory(name: str) -> str:
+    return "Training curves (figure S10)" if name == TRAINING_CURVES else GROUPS[group(name)]
+
+
 @dataclass
 class FigureContext:
     preset: str
