@@ -101,6 +101,14 @@ def constraints() -> dict[str, str]:
     return out
 
 
+def write_constraints():
+    """envs/write_constraints.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("write_constraints", ENVS / "write_constraints.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def test_env_pins_agree_with_the_constraints():
     """The envs and envs/constraints.txt name the same version of every package they share."""
     lock = constraints()
@@ -113,14 +121,20 @@ def test_env_pins_agree_with_the_constraints():
 
 def test_constraints_are_the_tested_set():
     """envs/constraints.txt is what the running environment has: rnnhmm[test] and everything it pulls in."""
-    spec = importlib.util.spec_from_file_location("write_constraints", ENVS / "write_constraints.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = write_constraints()
     assert (ENVS / "constraints.txt").read_text() == mod.render(), \
         "envs/constraints.txt differs from the tested environment: run python envs/write_constraints.py"
     lock = constraints()
     assert {"torch", "snakemake", "numpy", "tqdm", "pytest", "jinja2"} <= set(lock)  # direct and transitive
     assert lock["torch"] == "2.13.0"  # no local label: the CPU and the CUDA wheel of the release match
+
+
+def test_the_install_without_test_extras_has_what_the_report_needs():
+    """`snakemake --report` needs jinja2 and pygments; a plain `pip install -e .` must bring them."""
+    mod = write_constraints()
+    plain = mod.closure("rnnhmm")
+    assert {"jinja2", "pygments", "snakemake", "torch", "tqdm"} <= set(plain)
+    assert "pytest" not in plain  # the test tools come only with [test]
 
 
 def test_pyproject_ranges_admit_the_tested_set():
