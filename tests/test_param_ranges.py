@@ -402,3 +402,13 @@ def test_snakemake_stops_on_an_out_of_range_analysis_parameter(tmp_path):
     assert "= -3 is out of range; allowed: integer >= 1" in lines[0], lines[0]
     assert "Traceback" not in out, out[-2000:]
     assert not (repo / "results").exists()
+
+
+def test_version_is_the_installed_packages(capsys):
+    """`rnnhmm --version` prints the one version (rnnhmm.__version__, which pyproject.toml reads)."""
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"rnnhmm {version('rnnhmm')}"

@@ -6,13 +6,18 @@ Modules (one idea each):
   model     the noise-driven ReLU RNN and its straight-through Gumbel readout
   sinkhorn  the debiased Sinkhorn divergence used as the training loss
   train     the training loop: checkpoints, best-weights copy, resume
+  floor     the loss floor: the loss of a perfect emulator at the training batch size
   evaluate  emission statistics of RNN and HMM sequences
+  controls  the control networks of the claims check (untrained, weight-shuffled)
   dynamics  the reverse-engineering analyses (one module per analysis family)
   figures   one module per paper figure, reading only analysis tables
+  claims    the claims check: each claim measured on the models and on their controls
+  report    the report's evaluation and provenance pages
   io        every on-disk format, atomic writes and provenance sidecars
   plan      the model grid of a preset and the paths every stage writes
   config    validation of the workflow configuration
   cli       the `rnnhmm <stage>` commands the workflow rules call
+  progress  the progress bar of a stage run at a terminal
 """
 
 __version__ = "0.1.0"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
+from . import __version__, io
 
 log = logging.getLogger("rnnhmm")
 
@@ -328,6 +328,7 @@ def cmd_info(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rnnhmm", description=__doc__.splitlines()[0])
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--version", action="version", version=f"rnnhmm {__version__}")
     sub = ap.add_subparsers(dest="stage", required=True)
 
     s = sub.add_parser("hmm", help="sample an HMM's train/val/test sequences")
