@@ -92,8 +92,11 @@ def test_kick_members_are_silent_in_dwell_cores_and_fire_before_switches(planted
 def test_the_group_size_curve_recovers_a_planted_triplet(planted):
     """Greedy growth on the selection noise: for O3 it adds the three K3 units and stops there (the clamp
     of all three leaves no switch), so the data picks size 3.  For O1 one K1 unit at a time changes
-    nothing (the other two still kick) and the greedy search wanders: a known limit of growing a group
-    one neuron at a time, reported as no picked size rather than a wrong one."""
+    nothing (the other two still kick), so the first pick is decided by noise-level differences in the
+    escape rate -- which depend on the machine's float arithmetic (BLAS kernels): on some machines the
+    search wanders (a known limit of growing a group one neuron at a time), on others it happens onto
+    K1.  What must hold on every machine: it never reports a wrong size -- either no picked size, or
+    exactly the planted triplet with its clamp leaving no switch."""
     _, idx, _, out = planted
     size = out["silencing_size.csv"]
     picked = out["silencing.json"]["size_picked"]
@@ -101,7 +104,10 @@ def test_the_group_size_curve_recovers_a_planted_triplet(planted):
     assert g2["size"].tolist() == [1, 2, 3] and sorted(g2["neuron_added"]) == idx["K3"]
     assert picked["2"] == 3 and g2["ratio"].iloc[-1] == 0.0 and g2["occupancy_silenced"].iloc[-1] == 1.0
     g1 = size[size["group"] == 1]
-    assert picked["1"] is None and (g1["ratio"] > 0.5).all()
+    if picked["1"] is None:
+        assert (g1["ratio"] > 0.5).all()
+    else:
+        assert picked["1"] == 3 and sorted(g1["neuron_added"]) == idx["K1"] and g1["ratio"].iloc[-1] == 0.0
 
 
 def test_matched_null_replaces_each_member_by_a_neuron_of_similar_activity():

@@ -274,9 +274,13 @@ def cmd_report_pages(args) -> None:
     from .report import evaluation_html, provenance_html
 
     p = stage_params(args)
+    started = time.time()
     training, metrics = io.read_table(args.training), io.read_table(args.metrics)
     io.write_text(args.evaluation, evaluation_html(p["preset"], training, metrics))
     io.write_text(args.provenance, provenance_html(p["preset"], p["figures"]))
+    record = io.provenance(p, started, inputs=io.files_sha256([args.training, args.metrics]))
+    for page in (args.evaluation, args.provenance):
+        io.write_sidecar(page, record)
     log.info("report pages of %s: %d models, %d figures -> %s, %s", p["preset"], len(training), len(p["figures"]),
              args.evaluation, args.provenance)
 
