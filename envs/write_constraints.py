@@ -34,6 +34,7 @@ def closure(name: str, extras: tuple[str, ...] = ()) -> dict[str, str]:
     found: dict[str, str] = {}
     todo = [(name, tuple(extras))]
     done: set[tuple[str, tuple[str, ...]]] = set()
+    env = default_environment()
     while todo:
         dist_name, wanted = todo.pop()
         key = (canonicalize_name(dist_name), tuple(sorted(wanted)))
@@ -47,7 +48,6 @@ def closure(name: str, extras: tuple[str, ...] = ()) -> dict[str, str]:
         found[key[0]] = dist.version.split("+")[0]
         for line in dist.requires or []:
             req = Requirement(line)
-            env = default_environment()
             if req.marker is not None and not any(
                     req.marker.evaluate({**env, "extra": extra}) for extra in ("", *wanted)):
                 continue

@@ -263,9 +263,10 @@ def cmd_figure(args) -> None:
     fig = figures.render(args.name, ctx)
     paths = save(fig, args.out)
     # the provenance of the figure (the report's provenance page): config, commit, the tables it read
-    inputs = io.files_sha256(figures.needs(args.name, p["preset"], p["preset_cfg"]))
+    record = io.provenance(p, started, figure=args.name,
+                           inputs=io.files_sha256(figures.needs(args.name, p["preset"], p["preset_cfg"])))
     for path in paths:
-        io.write_sidecar(path, io.provenance(p, started, figure=args.name, inputs=inputs))
+        io.write_sidecar(path, record)
     log.info("%s -> %s", args.name, ", ".join(map(str, paths)))
 
 

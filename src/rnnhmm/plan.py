@@ -53,6 +53,12 @@ class ModelSpec:
         return asdict(self)
 
 
+def table_ids(table) -> list[str]:
+    """The ``ModelSpec.id`` of each row of a table with the columns hmm, hidden, dim and seed."""
+    return [ModelSpec(h, int(H), int(d), int(s)).id
+            for h, H, d, s in zip(table["hmm"], table["hidden"], table["dim"], table["seed"], strict=True)]
+
+
 def expand_grid(preset_cfg: dict) -> list[ModelSpec]:
     """Every (hmm, hidden, dim, seed) of the preset's grid, de-duplicated and sorted."""
     specs = set()

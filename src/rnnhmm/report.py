@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import io
+from . import io, plan
 
-KEYS = ["hmm", "hidden", "dim", "seed"]
 TRAINING_COLUMNS = ["n_epochs", "best_epoch", "best_val_loss", "final_val_loss", "val_floor", "best_val_excess",
                     "final_val_excess"]
 STYLE = """
@@ -62,11 +61,6 @@ def _table(df: pd.DataFrame) -> str:
     return "\n".join(["<table>", head, *rows, "</table>"])
 
 
-def _model_id(df: pd.DataFrame) -> pd.Series:
-    return df["hmm"].astype(str) + "_h" + df["hidden"].astype(str) + "_d" + df["dim"].astype(str) + "_s" + \
-        df["seed"].astype(str)
-
-
 def evaluation_html(preset: str, training: pd.DataFrame, metrics: pd.DataFrame) -> str:
     """The evaluation page: the training table, then the metrics per model and length."""
     body = [f"<p>Preset {html.escape(preset)}: every trained model of the grid.  Losses are debiased Sinkhorn "
@@ -78,14 +72,14 @@ def evaluation_html(preset: str, training: pd.DataFrame, metrics: pd.DataFrame) 
         body.append("<p>No trained model in this preset.</p>")
     else:
         t = training.copy()
-        t.insert(0, "model", _model_id(t))
+        t.insert(0, "model", plan.table_ids(t))
         body.append(_table(t[["model", *[c for c in TRAINING_COLUMNS if c in t]]]))
     body.append("<h2>Emission metrics</h2>")
     if metrics.empty:
         body.append("<p>No evaluation metrics in this preset.</p>")
     else:
         m = metrics.copy()
-        m["model"] = _model_id(m)
+        m["model"] = plan.table_ids(m)
         wide = m.pivot_table(index=["model", "T_eval"], columns="metric", values="value", aggfunc="first",
                              sort=True).reset_index()
         wide.columns.name = None

@@ -46,6 +46,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import plan
+
 # the files whose code decides the training numerics (the order is part of the hash)
 NUMERICS_FILES = ("src/rnnhmm/model.py", "src/rnnhmm/sinkhorn.py", "src/rnnhmm/train.py")
 
@@ -486,8 +488,7 @@ def training_markdown(df: pd.DataFrame | None, preset: str) -> list[str]:
         return [f"No training summary in this run (`results/{preset}/evaluate/summary/training.csv`)."]
     lines = ["| model | epochs | best epoch | best val | final val | val floor | best excess | final excess |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for _, r in df.iterrows():
-        model = f"{r['hmm']}_h{int(r['hidden'])}_d{int(r['dim'])}_s{int(r['seed'])}"
+    for model, (_, r) in zip(plan.table_ids(df), df.iterrows(), strict=True):
         cells = [fmt_value(r.get(c, math.nan)) for c in ("best_val_loss", "final_val_loss", "val_floor",
                                                           "best_val_excess", "final_val_excess")]
         best = "—" if pd.isna(r["best_epoch"]) else str(int(r["best_epoch"]))
