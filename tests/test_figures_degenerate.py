@@ -29,8 +29,8 @@ import pytest
 import yaml
 
 from rnnhmm import claims, figures, io, plan
-from rnnhmm.cli import write_results
 from rnnhmm.figures import style
+from rnnhmm.io import write_results
 
 PRESET = "smoke"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

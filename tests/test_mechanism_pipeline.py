@@ -6,10 +6,9 @@ import shutil
 import pytest
 
 from rnnhmm import figures, plan
-from rnnhmm.cli import write_results
 from rnnhmm.dynamics import ablation, connectivity, kick_neurons, mean_activity
 from rnnhmm.figures.style import save
-from rnnhmm.io import read_json, read_table
+from rnnhmm.io import read_json, read_table, write_results
 from rnnhmm.rng import numpy_rng
 from test_kick_neurons import planted_network
 

@@ -89,7 +89,7 @@ def test_analysis_outputs():
 
 def test_figures_render_found_and_not_found(tmp_path):
     from rnnhmm import figures, plan
-    from rnnhmm.cli import write_results
+    from rnnhmm.io import write_results
     from rnnhmm.plan import ModelSpec
 
     net = rotation_net()

@@ -316,7 +316,7 @@ def stage_argv(stage: str, params: str, tmp) -> list[str]:
         "hmm": ["hmm", "--params", params, "--out", str(tmp / "out.npz")],
         "floor": ["floor", "--hmm-file", str(tmp / "h.npz"), "--params", params, "--out", str(tmp / "f.csv")],
         "train": ["train", "--hmm-file", str(tmp / "h.npz"), "--params", params, "--out-dir", out],
-        "evaluate": ["evaluate", "--hmm-file", str(tmp / "h.npz"), "--model", str(tmp / "m.pt"), "--params", params,
+        "evaluate": ["evaluate", "--hmm-file", str(tmp / "h.npz"), "--model-file", str(tmp / "m.pt"), "--params", params,
                      "--out-dir", out],
         "evaluate-summary": ["evaluate-summary", "--params", params, "--out-dir", out],
         "analyze": ["analyze", "residency", "--params", params],

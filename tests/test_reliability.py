@@ -22,6 +22,7 @@ import torch
 
 from conftest import REPO, copy_repo, snakemake
 from rnnhmm import cli, io
+from rnnhmm.hmm import load_hmm_file
 from rnnhmm.train import ModelKey, TrainConfig, TrainingDiverged, train
 
 CHAIN2 = {"transitions": {"kind": "target_prob", "n_states": 2, "target": 0.05}, "emissions": {"kind": "linear"}}
@@ -161,7 +162,7 @@ def test_exploding_weights_stop_the_cli_with_a_clear_message(tmp_path, caplog):
 def test_nan_weights_stop_training_and_keep_the_last_state(tmp_path, monkeypatch):
     """A state whose weights hold a NaN (a fault after epoch 2): the next epoch stops, names the fault
     and the kept state, writes no model, and leaves the state file untouched."""
-    _, data = cli.load_hmm_file(tiny_hmm(tmp_path))
+    _, data = load_hmm_file(tiny_hmm(tmp_path))
     key = ModelKey("chain2", 8, 2, 0, base_seed=3)
     cfg = TrainConfig(epochs=4, batch_size=64, resume_every=1, checkpoint_epochs=(1, 2))
     import rnnhmm.train as T
@@ -191,7 +192,7 @@ def test_nan_weights_stop_training_and_keep_the_last_state(tmp_path, monkeypatch
 
 # ---------------------------------------------------------------------- damaged files
 def test_truncated_or_flipped_checkpoints_are_detected(tmp_path):
-    _, data = cli.load_hmm_file(tiny_hmm(tmp_path))
+    _, data = load_hmm_file(tiny_hmm(tmp_path))
     train(ModelKey("chain2", 8, 2, 0, base_seed=3), TrainConfig(epochs=2, batch_size=64, checkpoint_epochs=(2,)),
           data["train"], data["val"], tmp_path / "m")
     model = tmp_path / "m" / "model.pt"

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from rnnhmm import claims, io, plan
-from rnnhmm.cli import write_results
 from rnnhmm.dynamics import kick_neurons as kn
 from rnnhmm.dynamics import silencing
 from rnnhmm.dynamics.simulate import Network
+from rnnhmm.io import write_results
 from rnnhmm.rng import numpy_rng
 from test_kick_neurons import planted_network
 

@@ -209,8 +209,8 @@ def test_override_is_logged_in_the_summary(evolution_model):
 
 def test_fig3_renders_from_the_tables(evolution_model, tmp_path):
     from rnnhmm import figures
-    from rnnhmm.cli import write_results
     from rnnhmm.figures.style import save
+    from rnnhmm.io import write_results
 
     root, ctx, res = evolution_model
     write_results(ctx.out_dir, res, {})

@@ -14,9 +14,13 @@ Modules (one idea each):
   claims    the claims check: each claim measured on the models and on their controls
   report    the report's evaluation and provenance pages
   io        every on-disk format, atomic writes and provenance sidecars
+  errors    the base class of every error that is the user's to fix (one line, exit code 2)
   plan      the model grid of a preset and the paths every stage writes
-  config    validation of the workflow configuration
-  cli       the `rnnhmm <stage>` commands the workflow rules call
+  config    validation of the workflow configuration and the slice of it each stage reads
+  codedeps  a module's import closure: the code inputs of a rule's jobs
+  stages    one module per `rnnhmm <stage>`: its options and the stage itself
+  cli       the dispatcher of `rnnhmm <stage>` (imports only the stage it runs)
+  byhand    a stage's slice and paths built from config.yaml (`--preset`, `--model`)
   progress  the progress bar of a stage run at a terminal
 """
 

@@ -34,14 +34,9 @@ def _dotted(path: Path) -> str:
     return ".".join(parts)
 
 
-# modules whose function-level imports are stage-specific (each stage imports only its own code),
-# so only their module-level imports count
-TOP_LEVEL_ONLY = {"cli.py"}
-
-
 def _imports(path: Path) -> set[Path]:
     tree = ast.parse(path.read_text(), filename=str(path))
-    nodes = tree.body if path.name in TOP_LEVEL_ONLY and path.parent == PACKAGE_DIR else list(ast.walk(tree))
+    nodes = list(ast.walk(tree))  # imports inside functions count too: the function may run
     here = _dotted(path)
     package = here if path.name == "__init__.py" else here.rsplit(".", 1)[0]
     found: set[Path] = set()

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from . import plan
+from .errors import UserError
 from .hmm import HMMSpecError, build_hmm
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -22,7 +23,7 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "co
 N_OUTPUTS = 3
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The configuration is invalid; the message names the key and what is allowed."""
 
 
@@ -213,3 +214,77 @@ def hmm_params(config: dict, preset: str, hmm: str) -> dict:
     pcfg = config["presets"][preset]
     return {"base_seed": config["base_seed"], "name": hmm, "spec": config["hmms"][hmm],
             "seq_len": config["hmms"][hmm]["seq_len"], "data": pcfg["data"]}
+
+
+def base_cfg(config: dict, preset: str) -> dict:
+    """The configuration of a preset; a control preset's is its base preset's (plan.split_preset)."""
+    return config["presets"][plan.split_preset(preset)[0]]
+
+
+def models_of(config: dict, preset: str) -> list[plan.ModelSpec]:
+    """The models of a preset: its grid, or for a control preset its base preset's models with controls."""
+    control = plan.split_preset(preset)[1]
+    pcfg = base_cfg(config, preset)
+    return plan.control_models(pcfg) if control else plan.expand_grid(pcfg)
+
+
+def floor_params(config: dict, preset: str) -> dict:
+    """What the loss floor of an HMM depends on: the training's batch and loss settings."""
+    t = config["presets"][preset]["train"]
+    return {"base_seed": config["base_seed"],
+            "train": {k: t[k] for k in ("batch_size", "blur", "scaling", "sinkhorn_backend")}}
+
+
+def control_params(config: dict, preset: str, spec: plan.ModelSpec) -> dict:
+    """A control network of a control preset's model (rnnhmm.controls)."""
+    return {"base_seed": config["base_seed"], "model": spec.fields(), "control": plan.split_preset(preset)[1]}
+
+
+def evaluate_params(config: dict, preset: str, spec: plan.ModelSpec) -> dict:
+    """Everything the evaluation of one model depends on (docs/method.md §3)."""
+    pcfg = base_cfg(config, preset)
+    e, t = pcfg["evaluate"], pcfg["train"]
+    return {
+        "base_seed": config["base_seed"], "model": spec.fields(), "n_sequences": e["n_sequences"],
+        "grid_seq_len": e.get("grid_seq_len", 100),
+        "match": {"eps": e.get("eps", 0.1), "max_iter": e.get("max_iter", 1000), "tol": e.get("tol", 1.0e-3)},
+        "sigma": t["sigma"], "tau": t["tau"], "blur": t["blur"], "scaling": t["scaling"],
+    }
+
+
+def summary_params(config: dict, preset: str) -> dict:
+    """The evaluation summary of a preset: every model of its grid."""
+    return {"preset": preset, "models": [m.fields() for m in plan.expand_grid(base_cfg(config, preset))]}
+
+
+def analysis_params(config: dict, preset: str, spec: plan.ModelSpec, analysis: str) -> dict:
+    """One analysis of one model: its own parameters (``presets.<p>.analysis.<name>``), nothing else."""
+    return {"preset": preset, "base_seed": config["base_seed"], "model": spec.fields(),
+            "params": base_cfg(config, preset).get("analysis", {}).get(analysis, {})}
+
+
+# The part of a preset the figures and the claims check read (which models exist, which is the
+# reference, which get controls, which train as the evolution model, the grid's evaluation length).
+# Their rules pass only this slice, so changing an analysis', a training's or the evaluation's other
+# settings reruns a figure only through the tables it reads.
+PRESENTATION_KEYS = ("grid", "reference", "controls")
+
+
+def presentation_cfg(pcfg: dict) -> dict:
+    out = {k: pcfg[k] for k in PRESENTATION_KEYS if k in pcfg}
+    out["train"] = {"evolution": pcfg["train"]["evolution"]}
+    out["evaluate"] = {k: pcfg["evaluate"][k] for k in ("grid_seq_len",) if k in pcfg["evaluate"]}
+    return out
+
+
+def figure_params(config: dict, preset: str) -> dict:
+    """A figure: the preset's presentation slice and the HMMs' definitions (figure 1 draws every HMM;
+    figures label a model by its training length ``seq_len``) without their training settings."""
+    return {"preset": preset, "preset_cfg": presentation_cfg(base_cfg(config, preset)),
+            "hmms": {h: {k: v for k, v in spec.items() if k != "clip"} for h, spec in config["hmms"].items()}}
+
+
+def claims_params(config: dict, preset: str) -> dict:
+    """The claims check: the presentation slice and each HMM's training length."""
+    return {"preset": preset, "preset_cfg": presentation_cfg(base_cfg(config, preset)),
+            "hmms": {h: {"seq_len": spec["seq_len"]} for h, spec in config["hmms"].items()}}

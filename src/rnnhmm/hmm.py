@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import UserError
+
 ROW_SUM_TOL = 1e-6
 
 
-class HMMSpecError(ValueError):
+class HMMSpecError(UserError, ValueError):
     """An HMM specification or matrix is invalid."""
 
 
@@ -261,3 +263,14 @@ def build_hmm(name: str, spec: dict) -> HMM:
         return HMM(name=name, transition=trans, emission=emis)
     except HMMSpecError as err:
         raise HMMSpecError(f"hmms.{name}: {err}") from None
+
+
+def load_hmm_file(path):
+    """The HMM and its data splits (a dict of arrays: train, val, test, *_states) from an HMM file
+    written by `rnnhmm hmm` (io.HMM_FORMAT)."""
+    from . import io
+
+    data = io.read_npz(path)
+    if str(data.get("format", "")) != io.HMM_FORMAT:
+        raise io.ResultFileError(f"{path}: not an rnnhmm HMM file (format tag {data.get('format')!r})")
+    return HMM(str(data["name"]), data["transition"], data["emission"], data["start"]), data

@@ -22,12 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError
+
 MODEL_FORMAT = "rnnhmm-model/1"
 STATE_FORMAT = "rnnhmm-train-state/1"
 HMM_FORMAT = "rnnhmm-hmm/1"
 
 
-class ResultFileError(RuntimeError):
+class ResultFileError(UserError, RuntimeError):
     """A result or checkpoint file is missing, truncated, corrupted or of the wrong format."""
 
 
@@ -308,3 +310,26 @@ def write_sidecar(path: str | os.PathLike, record: dict) -> None:
     rec["file"] = Path(path).name
     rec["sha256"] = file_sha256(path)
     write_json(sidecar_path(path), rec)
+
+
+def write_results(out_dir: str | os.PathLike, results: dict, record: dict) -> list[Path]:
+    """Write a stage's results by file ending (.csv/.parquet tables, .json dicts, .npz arrays), each with
+    its provenance sidecar; the written paths."""
+    import pandas as pd
+
+    written = []
+    for fname, obj in results.items():
+        path = Path(out_dir) / fname
+        if path.suffix in (".csv", ".parquet"):
+            if not isinstance(obj, pd.DataFrame):
+                raise TypeError(f"{fname}: a table file needs a DataFrame, got {type(obj).__name__}")
+            write_table(path, obj)
+        elif path.suffix == ".json":
+            write_json(path, obj)
+        elif path.suffix == ".npz":
+            write_npz(path, **obj)
+        else:
+            raise ValueError(f"{fname}: unknown result format (use .csv, .parquet, .json or .npz)")
+        write_sidecar(path, record)
+        written.append(path)
+    return written

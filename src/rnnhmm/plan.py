@@ -52,6 +52,17 @@ class ModelSpec:
     def fields(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_id(cls, text: str) -> ModelSpec:
+        """The model of an id ``<hmm>_h<hidden>_d<dim>_s<seed>`` (the inverse of ``id``)."""
+        import re
+
+        m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)_h([1-9][0-9]*)_d([1-9][0-9]*)_s([0-9]+)", text)
+        if m is None:
+            raise ValueError(f"model id {text!r} is not of the form <hmm>_h<hidden>_d<dim>_s<seed>, "
+                             "e.g. chain2_h150_d100_s0")
+        return cls(m[1], int(m[2]), int(m[3]), int(m[4]))
+
 
 def table_ids(table) -> list[str]:
     """The ``ModelSpec.id`` of each row of a table with the columns hmm, hidden, dim and seed."""

@@ -22,13 +22,6 @@ rule analyze:
         runtime=lambda w, attempt: ANALYSES[w.analysis].runtime_min * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps(
-            {
-                "preset": w.preset,
-                "base_seed": config["base_seed"],
-                "model": spec_of(w).fields(),
-                "params": preset_cfg(w)["analysis"].get(w.analysis, {}),
-            }
-        ),
+        p=lambda w: json.dumps(slices.analysis_params(config, w.preset, spec_of(w), w.analysis)),
     shell:
         "{params.cli} analyze {wildcards.analysis} --params {params.p:q} --threads {threads} > {log} 2>&1"

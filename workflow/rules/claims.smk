@@ -5,7 +5,7 @@
 rule claims:
     input:
         tables=lambda w: claims.needs(w.preset, preset_cfg(w)),
-        code=src(*CORE_CODE, "claims.py"),
+        code=stage_code("claims"),
     output:
         csv=report(
             plan.CLAIMS_FILE.replace("{ext}", "csv"),
@@ -29,6 +29,6 @@ rule claims:
         runtime=lambda w, attempt: 15 * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
+        p=lambda w: json.dumps(slices.claims_params(config, w.preset)),
     shell:
         "{params.cli} claims --params {params.p:q} --out {output.csv} --html {output.html} > {log} 2>&1"

@@ -9,7 +9,9 @@ _SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(_SRC))
 
 from rnnhmm import claims, codedeps, figures, plan  # noqa: E402
-from rnnhmm.config import ConfigError, hmm_params, train_params, validate  # noqa: E402
+from rnnhmm import config as slices  # noqa: E402  (the params of every rule: one function per stage)
+from rnnhmm.cli import STAGES  # noqa: E402
+from rnnhmm.config import ConfigError, validate  # noqa: E402
 from rnnhmm.dynamics import registry  # noqa: E402
 
 try:
@@ -51,7 +53,12 @@ if TRAIN_BUILD not in TRAIN_ENVS:
     sys.exit(1)
 TRAIN_ENV = TRAIN_ENVS[TRAIN_BUILD]
 
-CORE_CODE = ["__init__.py", "cli.py", "io.py", "rng.py", "config.py", "plan.py"]
+
+def stage_code(stage, *modules):
+    """The code inputs of a job of ``rnnhmm <stage>``, namely the dispatcher, the stage's module and
+    what they import (rnnhmm.cli imports only the stage it runs), plus ``modules`` the stage imports by
+    name (an analysis)."""
+    return src("cli.py", f"stages/{STAGES[stage]}.py", *modules)
 
 
 def preset_cfg(wildcards):
@@ -66,9 +73,7 @@ def preset_cfg(wildcards):
 
 def models_of(preset):
     """The models of a preset: its grid, or for a control preset the base preset's models with controls."""
-    base, control = plan.split_preset(preset)
-    cfg = config["presets"][base]
-    return plan.control_models(cfg) if control else plan.expand_grid(cfg)
+    return slices.models_of(config, preset)
 
 
 def spec_of(wildcards):
@@ -133,7 +138,7 @@ def analysis_inputs(w):
     inputs = {"model": plan.MODEL_PT.format(**fields)}
     inputs.update({n: extra[n] for n in a.needs})
     inputs.update({f"after_{n}": plan.analysis_dir(w.preset, n, spec) for n in a.after})
-    inputs["code"] = src(*CORE_CODE, a.module_file)
+    inputs["code"] = stage_code("analyze", a.module_file)
     return inputs
 
 

@@ -7,7 +7,7 @@
 rule control_model:
     input:
         trained=lambda w: plan.MODEL_PT.format(preset=plan.split_preset(w.preset)[0], **spec_of(w).fields()),
-        code=src(*CORE_CODE, "controls.py"),
+        code=stage_code("control"),
     output:
         model=plan.MODEL_PT,
         history=plan.HISTORY_CSV,
@@ -25,13 +25,7 @@ rule control_model:
         runtime=lambda w, attempt: 5 * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps(
-            {
-                "base_seed": config["base_seed"],
-                "model": spec_of(w).fields(),
-                "control": plan.split_preset(w.preset)[1],
-            }
-        ),
+        p=lambda w: json.dumps(slices.control_params(config, w.preset, spec_of(w))),
     shell:
         "{params.cli} control --trained {input.trained} --params {params.p:q}"
         " --out-dir $(dirname {output.model:q}) > {log} 2>&1"

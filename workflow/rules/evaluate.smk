@@ -10,7 +10,7 @@ rule evaluate:
         hmm=lambda w: plan.hmm_file(w.preset, w.hmm),
         model=plan.MODEL_PT,
         history=plan.HISTORY_CSV,
-        code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "evaluate.py"),
+        code=stage_code("evaluate"),
     output:
         [os.path.join(plan.EVAL_DIR, f) for f in EVAL_FILES],
     log:
@@ -23,33 +23,17 @@ rule evaluate:
         runtime=lambda w, attempt: 30 * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps(
-            {
-                "base_seed": config["base_seed"],
-                "model": spec_of(w).fields(),
-                "n_sequences": preset_cfg(w)["evaluate"]["n_sequences"],
-                "grid_seq_len": preset_cfg(w)["evaluate"].get("grid_seq_len", 100),
-                "match": {
-                    "eps": preset_cfg(w)["evaluate"].get("eps", 0.1),
-                    "max_iter": preset_cfg(w)["evaluate"].get("max_iter", 1000),
-                    "tol": preset_cfg(w)["evaluate"].get("tol", 1.0e-3),
-                },
-                "sigma": preset_cfg(w)["train"]["sigma"],
-                "tau": preset_cfg(w)["train"]["tau"],
-                "blur": preset_cfg(w)["train"]["blur"],
-                "scaling": preset_cfg(w)["train"]["scaling"],
-            }
-        ),
+        p=lambda w: json.dumps(slices.evaluate_params(config, w.preset, spec_of(w))),
         out_dir=plan.EVAL_DIR,
     shell:
-        "{params.cli} evaluate --hmm-file {input.hmm} --model {input.model} --params {params.p:q}"
+        "{params.cli} evaluate --hmm-file {input.hmm} --model-file {input.model} --params {params.p:q}"
         " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
 
 
 rule loss_floor:
     input:
         hmm=plan.HMM_FILE,
-        code=src(*CORE_CODE, "floor.py"),
+        code=stage_code("floor"),
     output:
         plan.FLOOR_FILE,
     log:
@@ -64,15 +48,7 @@ rule loss_floor:
         runtime=lambda w, attempt: 15 * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps(
-            {
-                "base_seed": config["base_seed"],
-                "train": {
-                    k: preset_cfg(w)["train"][k]
-                    for k in ("batch_size", "blur", "scaling", "sinkhorn_backend")
-                },
-            }
-        ),
+        p=lambda w: json.dumps(slices.floor_params(config, w.preset)),
     shell:
         "{params.cli} floor --hmm-file {input.hmm} --params {params.p:q} --out {output} --threads {threads} > {log} 2>&1"
 
@@ -84,7 +60,7 @@ rule evaluate_summary:
         histories=lambda w: [
             os.path.join(plan.model_dir(w.preset, m), "history.csv") for m in plan.expand_grid(preset_cfg(w))
         ],
-        code=src(*CORE_CODE, "evaluate.py"),
+        code=stage_code("evaluate-summary"),
     output:
         [plan.EVAL_SUMMARY_FILE.replace("{table}", t) for t in plan.EVAL_SUMMARY_TABLES],
     log:
@@ -97,9 +73,7 @@ rule evaluate_summary:
         runtime=lambda w, attempt: 15 * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps(
-            {"preset": w.preset, "models": [m.fields() for m in plan.expand_grid(preset_cfg(w))]}
-        ),
+        p=lambda w: json.dumps(slices.summary_params(config, w.preset)),
         out_dir=os.path.dirname(plan.EVAL_SUMMARY_FILE),
     shell:
         "{params.cli} evaluate-summary --params {params.p:q} --out-dir {params.out_dir} > {log} 2>&1"

@@ -5,7 +5,7 @@
 rule figure:
     input:
         tables=lambda w: figures.needs(w.figure, w.preset, preset_cfg(w)),
-        code=lambda w: src(*CORE_CODE, "figures/__init__.py", "figures/style.py", f"figures/{w.figure}.py"),
+        code=lambda w: stage_code("figure", f"figures/{w.figure}.py"),
     output:
         pdf="figures/{preset}/{figure}.pdf",
         png=report(
@@ -27,7 +27,7 @@ rule figure:
         runtime=lambda w, attempt: 15 * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps({"preset": w.preset, "preset_cfg": preset_cfg(w), "hmms": config["hmms"]}),
+        p=lambda w: json.dumps(slices.figure_params(config, w.preset)),
         caption=lambda w: figures.caption(w.figure),
     shell:
         "{params.cli} figure {wildcards.figure} --params {params.p:q}"

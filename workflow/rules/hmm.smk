@@ -3,7 +3,7 @@
 
 rule hmm:
     input:
-        code=src(*CORE_CODE, "hmm.py"),
+        code=stage_code("hmm"),
     output:
         plan.HMM_FILE,
     log:
@@ -18,6 +18,6 @@ rule hmm:
         runtime=lambda w, attempt: 10 * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps(hmm_params(config, w.preset, w.hmm)),
+        p=lambda w: json.dumps(slices.hmm_params(config, w.preset, w.hmm)),
     shell:
         "{params.cli} hmm --params {params.p:q} --out {output} > {log} 2>&1"

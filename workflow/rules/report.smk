@@ -8,7 +8,7 @@ rule report_pages:
         training=plan.eval_summary_file("{preset}", "training.csv"),
         metrics=plan.eval_summary_file("{preset}", "metrics.csv"),
         figures=lambda w: [plan.figure_file(w.preset, name, "png") for name in figures.FIGURES],
-        code=src(*CORE_CODE, "report.py"),
+        code=stage_code("report-pages"),
     output:
         evaluation=report(
             plan.REPORT_PAGE.replace("{page}", "evaluation"),

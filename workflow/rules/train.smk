@@ -7,7 +7,7 @@ TRAIN_RUNTIME_MIN = {"smoke": 10, "laptop": 120, "paper": 1440}
 rule train:
     input:
         hmm=plan.HMM_FILE,
-        code=src(*CORE_CODE, "hmm.py", "model.py", "sinkhorn.py", "train.py"),
+        code=stage_code("train"),
     output:
         model=plan.MODEL_PT,
         history=plan.HISTORY_CSV,
@@ -29,7 +29,7 @@ rule train:
         runtime=lambda w, attempt: TRAIN_RUNTIME_MIN.get(w.preset, 1440) * attempt,
     params:
         cli=RNNHMM,
-        p=lambda w: json.dumps(train_params(config, w.preset, spec_of(w))),
+        p=lambda w: json.dumps(slices.train_params(config, w.preset, spec_of(w))),
     shell:
         "{params.cli} train --hmm-file {input.hmm} --params {params.p:q}"
         " --out-dir $(dirname {output.model:q}) --threads {threads} > {log} 2>&1"

@@ -94,7 +94,7 @@ def sweep(net: Network, model, hmm: HMM, length: int, p: dict, xi: np.ndarray, b
 
 
 def noise_sweep(ctx: AnalysisContext) -> dict[str, pd.DataFrame]:
-    from ..cli import load_hmm_file
+    from ..hmm import load_hmm_file
 
     p = ctx.params
     model = ctx.model()

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import plan
+from ..errors import UserError
 
 NEEDS = ("checkpoints", "history", "hmm")
 
@@ -81,7 +82,7 @@ class AnalysisContext:
         return Network.from_model(self.model(which))
 
     def hmm(self):
-        from ..cli import load_hmm_file
+        from ..hmm import load_hmm_file
 
         return load_hmm_file(self.hmm_file)[0]
 
@@ -331,7 +332,7 @@ CROSS_CHECKS: tuple[tuple[str, str, str, str], ...] = (
 _OPS = {"<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
 
 
-class ParamError(ValueError):
+class ParamError(UserError, ValueError):
     """A bad analysis parameter; ``param`` is its name (the config key ends with it)."""
 
     def __init__(self, message: str, param: str | None = None):
@@ -381,6 +382,8 @@ def analyses() -> dict[str, Analysis]:
             mod = importlib.import_module(f"{dynamics.__name__}.{info.name}")
             spec = getattr(mod, "ANALYSIS", None)
             if isinstance(spec, Analysis):
+                if spec.name != info.name:
+                    raise RuntimeError(f"analysis '{spec.name}' is defined in module '{info.name}'; name it after its module")
                 if spec.name in found:
                     raise RuntimeError(f"analysis '{spec.name}' is defined twice")
                 check_declared(spec)
@@ -392,6 +395,29 @@ def analyses() -> dict[str, Analysis]:
     return _REGISTRY
 
 
+def names() -> list[str]:
+    """The names of the analyses, found without importing them: the modules of this package that assign
+    ``ANALYSIS`` at their top level (an analysis' name is its module's name; ``analyses`` checks it)."""
+    import ast
+
+    found = []
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        if any(isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ANALYSIS" for t in node.targets)
+               for node in tree.body):
+            found.append(path.stem)
+    return found
+
+
+def load(name: str) -> Analysis:
+    """The analysis ``name``, importing its module only (a job runs one analysis' code, not all)."""
+    if name not in names():
+        raise KeyError(f"unknown analysis '{name}'; known: {', '.join(names())}")
+    a = importlib.import_module(f"{__package__}.{name}").ANALYSIS
+    check_declared(a)
+    return a
+
+
 def get(name: str) -> Analysis:
     reg = analyses()
     if name not in reg:
@@ -399,10 +425,12 @@ def get(name: str) -> Analysis:
     return reg[name]
 
 
-def check_params(name: str, params: dict) -> dict:
-    """Merge ``params`` over the analysis defaults.  Unknown keys, wrong types, values outside the declared
-    range and broken cross-parameter rules raise ParamError (a ValueError) with a one-line message."""
-    a = get(name)
+def check_params(analysis: str | Analysis, params: dict) -> dict:
+    """Merge ``params`` over the analysis' defaults (``analysis``: its name or the Analysis itself).
+    Unknown keys, wrong types, values outside the declared range and broken cross-parameter rules raise
+    ParamError (a ValueError) with a one-line message."""
+    a = analysis if isinstance(analysis, Analysis) else get(analysis)
+    name = a.name
     out = dict(a.defaults)
     for k, v in (params or {}).items():
         if k not in a.defaults:
