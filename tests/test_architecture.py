@@ -4,6 +4,8 @@ config change reruns what it changes and nothing else."""
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import os
 import re
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, copy_of_smoke_run, snakemake
+from conftest import REPO, copy_of_smoke_run, copy_repo, snakemake
 from rnnhmm import cli, codedeps
 
 PACKAGE = REPO / "src" / "rnnhmm"
@@ -114,6 +116,48 @@ def test_analysis_names_are_found_without_importing_them():
     assert registry.names() == list(registry.analyses())
 
 
+# ---------------------------------------------------------------------- planning without the stack
+BLOCKER = """import sys
+
+
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "matplotlib"):
+            raise ImportError(f"{name} is blocked: planning must not import it")
+        return None
+
+
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_planning_needs_neither_torch_nor_matplotlib(tmp_path):
+    """`snakemake -n` parses the workflow and plans every preset with torch and matplotlib unimportable:
+    analyses and figures are known from their declarations (rnnhmm.plan.analyses, rnnhmm.plan.figures)."""
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
+    env = {"PYTHONPATH": str(blocker)}
+    probe = subprocess.run([sys.executable, "-c", "import matplotlib"], env={**os.environ, **env},
+                           capture_output=True, text=True)
+    assert probe.returncode != 0 and "blocked" in probe.stderr  # the blocker works
+    work = copy_repo(tmp_path / "repo")
+    for preset in ("smoke", "paper"):
+        res = snakemake(work, "-n", "--config", f"preset={preset}", env=env, timeout=600)
+        assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+
+
+def test_figure_declarations_read_without_importing_equal_the_modules():
+    from rnnhmm import figures
+    from rnnhmm.plan import figures as declared
+
+    for name in figures.FIGURES:
+        mod = figures.module(name)
+        assert declared.reads(name) == declared.check_reads(name, mod.READS), name
+        doc = inspect.getdoc(mod)
+        assert declared.caption(name) == doc.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*"), name
+
+
 # ---------------------------------------------------------------------- the CLI
 @pytest.mark.parametrize("stage", list(cli.STAGES))
 def test_every_option_of_every_stage_has_help(stage):
@@ -174,7 +218,8 @@ def test_train_params_a_rule_passes_equal_the_by_hand_ones(config):
 
     args = Args()
     p = byhand.params(args)
-    assert p == slices.train_params({**config, "preset": "laptop"}, "laptop", plan.ModelSpec("chain2", 150, 100, 0))
+    valid = slices.validate({**copy.deepcopy(config), "preset": "laptop"})
+    assert p == slices.train_params(valid, "laptop", plan.ModelSpec("chain2", 150, 100, 0))
     assert args.hmm_file == "results/laptop/hmm/chain2.npz"
     assert args.out_dir == "results/laptop/models/chain2/h150_d100/seed0"
 
@@ -228,15 +273,32 @@ def test_editing_the_simulator_reruns_analyses_figures_and_claims_only(finished)
     assert rules <= {"analyze", "figure", "claims", "report_pages", "all"}, rules
 
 
+def figures_running(module: str) -> set[str]:
+    """The figures whose code includes ``module`` (a figure module, e.g. 'figures/fig4_local_dynamics.py'):
+    the figure itself and those that draw with its panels."""
+    from rnnhmm import figures
+
+    return {f for f in figures.FIGURES if module in stage_closure("figure", f"figures/{f}.py")}
+
+
+def test_figures_share_code_only_by_importing_a_figure_module():
+    assert figures_running("figures/fig11_readout_alignment.py") == {"fig11_readout_alignment"}
+    assert figures_running("figures/fig4_local_dynamics.py") == {"fig4_local_dynamics", "fig10_compositional",
+                                                                 "figS6_local_dynamics_all"}
+
+
 @pytest.mark.workflow
-def test_editing_one_figure_reruns_that_figure_and_the_report_only(finished):
-    restore = edited(finished, "src/rnnhmm/figures/fig4_local_dynamics.py")
+@pytest.mark.parametrize("figure", ["fig11_readout_alignment", "fig4_local_dynamics"])
+def test_editing_one_figure_reruns_that_figure_and_the_report_only(finished, figure):
+    """A figure's edit reruns the figure (and the figures that draw its panels with its code) and the
+    report pages, nothing else."""
+    restore = edited(finished, f"src/rnnhmm/figures/{figure}.py")
     try:
         jobs = planned(finished)
     finally:
         restore()
-    assert sorted(r for r, _ in jobs) == ["all", "figure", "report_pages"], jobs
-    assert [w["figure"] for r, w in jobs if r == "figure"] == ["fig4_local_dynamics"]
+    assert {r for r, _ in jobs} == {"all", "figure", "report_pages"}, jobs
+    assert {w["figure"] for r, w in jobs if r == "figure"} == figures_running(f"figures/{figure}.py")
 
 
 @pytest.mark.workflow

@@ -29,6 +29,7 @@ def test_paper_preset_holds_the_paper_values(config):
 
 
 def test_evolution_runs_keep_every_epoch(config):
+    config = validate(copy.deepcopy(config))
     p = train_params(config, "paper", plan.ModelSpec("chain2", 150, 100, 0))
     assert p["train"]["checkpoint_epochs"] == list(range(1, 501))
     assert train_params(config, "paper", plan.ModelSpec("chain2", 50, 1, 0))["train"]["checkpoint_epochs"] == []
@@ -59,3 +60,19 @@ def test_bad_config_names_the_key(config, path, value, message):
     _set(cfg, path, value)
     with pytest.raises(ConfigError, match=message):
         validate(cfg)
+
+
+def test_validation_applies_the_schemas_defaults_once(config):
+    """A key the schema gives a default is filled in where the config leaves it out, and kept where given."""
+    cfg = copy.deepcopy(config)
+    t, e = cfg["presets"]["smoke"]["train"], cfg["presets"]["smoke"]["evaluate"]
+    for k in ("resume_every", "sinkhorn_backend", "device"):
+        t.pop(k, None)
+    for k in ("eps", "max_iter", "tol", "grid_seq_len"):
+        e.pop(k, None)
+    cfg["presets"]["laptop"]["evaluate"]["eps"] = 0.05
+    validate(cfg)
+    assert (t["resume_every"], t["sinkhorn_backend"], t["device"]) == (10, "geomloss", "auto")
+    assert (e["eps"], e["max_iter"], e["tol"], e["grid_seq_len"]) == (0.1, 1000, 1.0e-3, 100)
+    assert cfg["presets"]["laptop"]["evaluate"]["eps"] == 0.05
+    assert cfg["hmms"] == config["hmms"]  # the HMM blocks have no defaults: nothing is added there

@@ -19,7 +19,9 @@ from conftest import REPO, copy_repo, snakemake
 from rnnhmm import cli
 from rnnhmm.config import N_OUTPUTS, ConfigError, load_schema, validate
 from rnnhmm.dynamics import registry
-from rnnhmm.dynamics.registry import Analysis, ParamError, Range
+from rnnhmm.plan import analyses as declared
+from rnnhmm.plan import params as ranges
+from rnnhmm.plan.params import ParamError, Range
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 P = ["presets", "smoke"]
@@ -70,7 +72,7 @@ def declared_params():
     for name, a in registry.analyses().items():
         for k, d in a.defaults.items():
             if not isinstance(d, bool):
-                yield name, k, registry.param_range(name, k)
+                yield name, k, ranges.param_range(name, k)
 
 
 ANALYSIS_CASES = [(name, k, v) for name, k, r in declared_params() for v in bad_values(r)]
@@ -97,8 +99,8 @@ def test_every_default_is_inside_its_range():
 
 def test_no_stale_ranges():
     used = {k for a in registry.analyses().values() for k in a.defaults}
-    assert set(registry.PARAM_RANGES) <= used, set(registry.PARAM_RANGES) - used
-    for name, k in registry.RANGE_OVERRIDES:
+    assert set(ranges.PARAM_RANGES) <= used, set(ranges.PARAM_RANGES) - used
+    for name, k in ranges.RANGE_OVERRIDES:
         assert k in registry.get(name).defaults, (name, k)
 
 
@@ -139,12 +141,12 @@ def test_non_finite_booleans_and_strings_are_not_numbers(value):
         registry.check_params("residency", {"sigma": value} if not isinstance(value, str) else {"max_steps": value})
 
 
-@pytest.mark.parametrize("name, left, op, right", registry.CROSS_CHECKS)
+@pytest.mark.parametrize("name, left, op, right", ranges.CROSS_CHECKS)
 def test_cross_parameter_rules(name, left, op, right):
     cfg = smoke_config()
     merged = registry.check_params(name, cfg["presets"]["smoke"]["analysis"].get(name, {}))
     value = merged[right] + (1 if op == "<=" else 0)
-    assert registry.param_range(name, left).contains(value)  # in its own range: only the rule can fail
+    assert ranges.param_range(name, left).contains(value)  # in its own range: only the rule can fail
     set_key(cfg, [*P, "analysis", name, left], value)
     with pytest.raises(ConfigError) as info:
         validate(cfg)
@@ -154,7 +156,7 @@ def test_cross_parameter_rules(name, left, op, right):
 
 
 def test_an_override_takes_precedence_over_the_shared_range(monkeypatch):
-    monkeypatch.setitem(registry.RANGE_OVERRIDES, ("residency", "max_steps"), registry.integer(100))
+    monkeypatch.setitem(ranges.RANGE_OVERRIDES, ("residency", "max_steps"), ranges.integer(100))
     assert registry.check_params("residency", {"max_steps": 200})["max_steps"] == 200
     with pytest.raises(ParamError, match="allowed: integer >= 100"):
         registry.check_params("residency", {"max_steps": 60})
@@ -162,34 +164,54 @@ def test_an_override_takes_precedence_over_the_shared_range(monkeypatch):
 
 
 # ---------------------------------------------------------------------- discovery fails loudly
-def _fake(defaults: dict) -> Analysis:
-    return Analysis(name="fake", run=lambda ctx: {}, defaults=defaults)
-
-
 def test_a_parameter_without_a_range_fails_discovery(monkeypatch):
-    with pytest.raises(RuntimeError, match="'brand_new' .* has no declared range"):
-        registry.check_declared(_fake({"warmup": 10, "brand_new": 3}))
-    with pytest.raises(RuntimeError, match="outside its declared range"):
-        registry.check_declared(_fake({"warmup": 0}))
-    with pytest.raises(RuntimeError, match="is a float but its declared range is integer"):
-        registry.check_declared(_fake({"warmup": 10.0}))
-    registry.check_declared(_fake({"warmup": 10, "exhaustive": True}))  # booleans need no range
+    def check(defaults):
+        ranges.check_declared("fake", "dynamics/fake.py", defaults)
 
-    ranges = {k: v for k, v in registry.PARAM_RANGES.items() if k != "k_pop"}
-    monkeypatch.setattr(registry, "PARAM_RANGES", ranges)
-    monkeypatch.setattr(registry, "_REGISTRY", None)
-    with pytest.raises(RuntimeError, match="analysis 'connectivity' .* parameter 'k_pop' .* no declared range"):
-        registry.analyses()
+    with pytest.raises(RuntimeError, match="'brand_new' .* has no declared range"):
+        check({"warmup": 10, "brand_new": 3})
+    with pytest.raises(RuntimeError, match="outside its declared range"):
+        check({"warmup": 0})
+    with pytest.raises(RuntimeError, match="is a float but its declared range is integer"):
+        check({"warmup": 10.0})
+    check({"warmup": 10, "exhaustive": True})  # booleans need no range
+
+    without = {k: v for k, v in ranges.PARAM_RANGES.items() if k != "k_pop"}
+    monkeypatch.setattr(ranges, "PARAM_RANGES", without)
+    declared.specs.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="analysis 'connectivity' .* parameter 'k_pop' .* no declared range"):
+            declared.specs()
+    finally:
+        monkeypatch.undo()
+        declared.specs.cache_clear()
+
+
+def test_the_declarations_read_without_importing_equal_the_modules():
+    """rnnhmm.plan.analyses reads DEFAULTS and ANALYSIS with ast; the imported objects agree."""
+    for name, a in registry.analyses().items():
+        assert a.spec == declared.specs()[name], name
+        assert a.module_file == declared.specs()[name].module_file
+
+
+def test_a_non_literal_declaration_is_refused(tmp_path):
+    bad = tmp_path / "fake.py"
+    bad.write_text("DEFAULTS = {'warmup': int('3')}\nANALYSIS = Analysis(name='fake', run=None, defaults=DEFAULTS)\n")
+    with pytest.raises(RuntimeError, match="defaults must be a literal"):
+        declared.read(bad)
+    bad.write_text("DEFAULTS = {'warmup': 3}\nANALYSIS = Analysis(name='other', run=None, defaults=DEFAULTS)\n")
+    with pytest.raises(RuntimeError, match="name 'other' must be the module's name 'fake'"):
+        declared.read(bad)
 
 
 def test_range_descriptions():
-    assert registry.integer(1).describe() == "integer >= 1"
-    assert registry.real(0, 1, low_open=True).describe() == "real in (0, 1]"
-    assert registry.real(0, low_open=True).describe() == "real > 0"
-    assert registry.list_of(registry.real(0)).describe() == "list of at least 1 real >= 0"
-    assert registry.one_of("a", "b").describe() == "one of 'a', 'b'"
-    assert not registry.real(0).contains(math.nan) and not registry.integer(0).contains(2.0)
-    assert registry.real(0).contains(2) and not registry.real(0).contains(False)
+    assert ranges.integer(1).describe() == "integer >= 1"
+    assert ranges.real(0, 1, low_open=True).describe() == "real in (0, 1]"
+    assert ranges.real(0, low_open=True).describe() == "real > 0"
+    assert ranges.list_of(ranges.real(0)).describe() == "list of at least 1 real >= 0"
+    assert ranges.one_of("a", "b").describe() == "one of 'a', 'b'"
+    assert not ranges.real(0).contains(math.nan) and not ranges.integer(0).contains(2.0)
+    assert ranges.real(0).contains(2) and not ranges.real(0).contains(False)
 
 
 # ---------------------------------------------------------------------- train / evaluate schema keys

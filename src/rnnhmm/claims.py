@@ -536,12 +536,6 @@ def readout_tilt(ts: list[Tables]) -> Outcome:
 
 
 # ---------------------------------------------------------------------- the checks
-def is_evolution_model(preset_cfg: dict, spec: plan.ModelSpec) -> bool:
-    """Whether the model keeps per-epoch checkpoints (train.evolution), which training_evolution needs."""
-    evo = preset_cfg.get("train", {}).get("evolution", {})
-    return spec.hidden == int(evo.get("hidden", -1)) and spec.dim == int(evo.get("dim", -1))
-
-
 NETWORKS = plan.CONTROLS  # the control networks (untrained, shuffled)
 
 
@@ -569,7 +563,7 @@ class Check:
 
 
 def _no_checkpoints(cfg: dict, spec: plan.ModelSpec) -> str | None:
-    return None if is_evolution_model(cfg, spec) else "no per-epoch checkpoints for this model (train.evolution)"
+    return None if plan.is_evolution(cfg, spec) else "no per-epoch checkpoints for this model (train.evolution)"
 
 
 def _on_iid(measure: Callable[..., Outcome]) -> Callable[[Tables], Outcome]:

@@ -80,7 +80,49 @@ def validate(config: dict) -> dict:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(_describe(best))
     _check_semantics(config)
+    apply_defaults(config)
     return config
+
+
+def _resolve(node: dict, root: dict) -> dict:
+    while "$ref" in node:
+        target = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def apply_defaults(config: dict, schema: dict | None = None) -> dict:
+    """Fill in every key the schema gives a ``default:`` and the config leaves out, in place: the one
+    place a default lives, applied once, so no stage repeats it as a fallback."""
+    import copy
+
+    root = load_schema() if schema is None else schema
+
+    def fill(node: dict, value) -> None:
+        node = _resolve(node, root)
+        if isinstance(value, dict):
+            props = node.get("properties", {})
+            for k, sub in props.items():
+                if k not in value:
+                    default = sub.get("default", _resolve(sub, root).get("default", _NONE))
+                    if default is not _NONE:
+                        value[k] = copy.deepcopy(default)
+                if k in value:
+                    fill(sub, value[k])
+            extra = node.get("additionalProperties")
+            if isinstance(extra, dict):
+                for k, v in value.items():
+                    if k not in props:
+                        fill(extra, v)
+        elif isinstance(value, list) and isinstance(node.get("items"), dict):
+            for v in value:
+                fill(node["items"], v)
+
+    fill(root, config)
+    return config
+
+
+_NONE = object()
 
 
 def _check_finite(obj, path=()) -> None:
@@ -174,15 +216,16 @@ def _check_semantics(config: dict) -> None:
 
 
 def _check_analysis_params(where: str, analysis_cfg: dict) -> None:
-    from .dynamics import registry
+    from .plan import analyses
+    from .plan.params import ParamError
 
-    known = registry.analyses()
+    known = analyses.names()
     for name, params in analysis_cfg.items():
         if name not in known:
             raise ConfigError(f"config key '{where}.analysis.{name}': unknown analysis; allowed: {', '.join(known)}")
         try:
-            registry.check_params(name, params)
-        except registry.ParamError as err:
+            analyses.check_params(name, params)
+        except ParamError as err:
             key = f"{where}.analysis.{name}" + (f".{err.param}" if err.param else "")
             raise ConfigError(f"config key '{key}': {err}") from None
 
@@ -194,18 +237,17 @@ def train_params(config: dict, preset: str, spec: plan.ModelSpec) -> dict:
     t = pcfg["train"]
     hcfg = config["hmms"][spec.hmm]
     epochs = int(t["epochs"][spec.hmm])
-    evo = t["evolution"]
-    is_evolution = spec.hidden == evo["hidden"] and spec.dim == evo["dim"]
     ck = t["checkpoint_epochs"]
-    checkpoints = (list(range(1, epochs + 1)) if ck == "all" else [e for e in ck if e <= epochs]) if is_evolution else []
+    checkpoints = ((list(range(1, epochs + 1)) if ck == "all" else [e for e in ck if e <= epochs])
+                   if plan.is_evolution(pcfg, spec) else [])
     return {
         "base_seed": config["base_seed"],
         "model": spec.fields(),
         "train": {
             "epochs": epochs, "batch_size": t["batch_size"], "lr": t["lr"], "betas": list(t["betas"]), "eps": t["eps"],
             "clip": hcfg["clip"], "tau": t["tau"], "sigma": t["sigma"], "blur": t["blur"], "scaling": t["scaling"],
-            "checkpoint_epochs": checkpoints, "resume_every": t.get("resume_every", 10),
-            "sinkhorn_backend": t.get("sinkhorn_backend", "geomloss"), "device": t.get("device", "auto"),
+            "checkpoint_epochs": checkpoints, "resume_every": t["resume_every"],
+            "sinkhorn_backend": t["sinkhorn_backend"], "device": t["device"],
         },
     }
 
@@ -246,8 +288,7 @@ def evaluate_params(config: dict, preset: str, spec: plan.ModelSpec) -> dict:
     e, t = pcfg["evaluate"], pcfg["train"]
     return {
         "base_seed": config["base_seed"], "model": spec.fields(), "n_sequences": e["n_sequences"],
-        "grid_seq_len": e.get("grid_seq_len", 100),
-        "match": {"eps": e.get("eps", 0.1), "max_iter": e.get("max_iter", 1000), "tol": e.get("tol", 1.0e-3)},
+        "grid_seq_len": e["grid_seq_len"], "match": {"eps": e["eps"], "max_iter": e["max_iter"], "tol": e["tol"]},
         "sigma": t["sigma"], "tau": t["tau"], "blur": t["blur"], "scaling": t["scaling"],
     }
 
@@ -273,7 +314,7 @@ PRESENTATION_KEYS = ("grid", "reference", "controls")
 def presentation_cfg(pcfg: dict) -> dict:
     out = {k: pcfg[k] for k in PRESENTATION_KEYS if k in pcfg}
     out["train"] = {"evolution": pcfg["train"]["evolution"]}
-    out["evaluate"] = {k: pcfg["evaluate"][k] for k in ("grid_seq_len",) if k in pcfg["evaluate"]}
+    out["evaluate"] = {"grid_seq_len": pcfg["evaluate"]["grid_seq_len"]}
     return out
 
 

@@ -1,13 +1,14 @@
 """Reverse-engineering analyses, one module per analysis family (docs/method.md §4).
 
 Shared machinery:
-  registry     Analysis / AnalysisContext and discovery of every module defining ANALYSIS
+  registry     Analysis / AnalysisContext and loading one analysis by name (the workflow reads the
+               modules' DEFAULTS and ANALYSIS declarations without importing: rnnhmm.plan.analyses)
   simulate     the one batched simulator (states, pre-activations, logits, interventions, Jacobians)
   pca          sign-fixed PCA
   switching    switch times, dwells, TR, p_sw of the dominant output
   spectra      batched Jacobian spectra: unstable counts, critical pairs (Möbius map)
 
-Analyses (each defines ANALYSIS):
+Analyses (each declares DEFAULTS and ANALYSIS at its top level, as literals but for ``run``):
   state_space  global dynamics: PCA, trajectories with and without input, empirical endpoint (§4.1)
   fixed_points  solved fixed points / invariant and slow rays of F0 (normalised iteration, sphere L-BFGS,
                 pattern solve), spectra, basins, origin κ, beside the empirical endpoint (§4.1, D3)

@@ -33,16 +33,15 @@ from .noise_sensitivity import locate, mix_noise
 from .pca import fit_pca
 from .registry import Analysis, AnalysisContext
 from .simulate import Network
-from .spectra import EPS_IM_ABLATION
 from .switching import switch_times
 
 DEFAULTS = {
-    "mus": [round(0.1 * i, 1) for i in range(21)],
+    "mus": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0],  # 0, 0.1, ..., 2
     "mu_excite": 1.9,
     "warmup": 100,
     "free_steps": 1000,
     "half_window": 15,
-    "eps_im": EPS_IM_ABLATION,
+    "eps_im": 0.06,  # spectra.EPS_IM_ABLATION (a literal: the workflow reads DEFAULTS without importing)
     "noise_top": 60,
     "control_top": 35,
     "control": "authors",

@@ -54,7 +54,7 @@ DEFAULTS = {
     "preact_steps": 1000,
     "validation_steps": 1000,
     "half_window": 15,
-    "eps_im": EPS_IM_ABLATION,
+    "eps_im": 0.06,  # spectra.EPS_IM_ABLATION (a literal: the workflow reads DEFAULTS without importing)
 }
 
 

@@ -14,6 +14,7 @@ import seaborn as sns
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .fig4_local_dynamics import REGION_ORDER, draw_rt
 from .style import (
@@ -29,19 +30,15 @@ from .style import (
     panel_label,
 )
 
-HMMS = ["fully3", "cyclic4"]
+READS = {"analyses": ["state_space", "compositional", "residency"], "hmms": ["fully3", "cyclic4"]}
+HMMS = READS["hmms"]
 PAIRS = ["O1O2", "O2O3", "O1O3"]
 THREE_D = {"fully3"}
 REGION_COLORS = {"transition": "#d62728", "kick-zone": "#ff7f0e", "cluster": "#1f77b4", "unassigned": "#c7c7c7"}
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg, HMMS)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg)
-            for a in ("state_space", "compositional", "residency")]
+    return selected(READS, preset_cfg)
 
 
 def _traj(ax, df, three_d: bool, title: str, max_ic: int | None = None):

@@ -14,20 +14,16 @@ import pandas as pd
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .style import RUNAWAY, errbar, finite, note, panel_label
 
-CHAINS = ["chain2", "chain3", "chain4", "chain5"]
+READS = {"analyses": ["readout"], "hmms": ["chain2", "chain3", "chain4", "chain5"], "select": "reference_size"}
+CHAINS = READS["hmms"]
 
 
 def models(preset_cfg: dict):
-    ref = preset_cfg["reference"]
-    return [m for m in plan.expand_grid(preset_cfg)
-            if m.hmm in CHAINS and m.hidden == int(ref["hidden"]) and m.dim == int(ref["dim"])]
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, "readout", m) for m in models(preset_cfg)]
+    return selected(READS, preset_cfg)
 
 
 def render(ctx: FigureContext):

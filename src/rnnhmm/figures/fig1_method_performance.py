@@ -20,17 +20,13 @@ from ..io import read_table
 from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, OUTPUT_NAMES, errbar, fmt, note, panel_label
 
-TABLES = ["distance.csv", "transmat.csv", "freq_vol.csv"]
+READS = {"tables": ["distance.csv", "transmat.csv", "freq_vol.csv"]}
 GRAPH_ORDER = ["chain2", "chain3", "chain4", "chain5", "fully3", "cyclic4"]
 
 
 def ref2(preset_cfg: dict):
     refs = plan.reference_models(preset_cfg, ["chain2"])
     return refs[0] if refs else None
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.eval_summary_file(preset, t) for t in TABLES]
 
 
 # ---------------------------------------------------------------------- panel A

@@ -19,22 +19,20 @@ import numpy as np
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, drawable, finite, fmt, is_finite, note, panel_label
 
-CHAINS = ["chain2", "chain3", "chain4", "chain5"]
-ANALYSES = ("state_space", "fixed_points", "orbits")
+READS = {"analyses": ["state_space", "fixed_points", "orbits"], "hmms": ["chain2", "chain3", "chain4", "chain5"]}
+CHAINS = READS["hmms"]
+ANALYSES = READS["analyses"]
 RAY_STYLE = {"fixed_ray": ("#d62728", "-", 1.6), "invariant_ray": ("#9467bd", "-", 1.2),
              "slow_ray": ("0.55", ":", 0.6)}
 SIGMA_CMAP = "viridis"
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg, CHAINS)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg) for a in ANALYSES]
+    return selected(READS, preset_cfg)
 
 
 def scatter_by_output(ax, df, size=2, alpha=0.5, label=True):

@@ -22,25 +22,15 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import evolution_models
 from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, finite, finite_max, fmt, note, panel_label
 
-ANALYSIS = "training_evolution"
-HMMS = ["chain2"]
+READS = {"analyses": ["training_evolution"], "hmms": ["chain2"], "select": "evolution"}
+ANALYSIS = READS["analyses"][0]
+HMMS = READS["hmms"]
 BIF_COLOR = "#7b2cbf"  # e_b: purple
 DH2_PERCENTILE = 90
-
-
-def evolution_models(preset_cfg: dict, hmms: list[str]) -> tuple[list[plan.ModelSpec], list[plan.ModelSpec]]:
-    """The reference models of ``hmms`` that keep per-epoch checkpoints (train.evolution), and those that do not."""
-    evo = preset_cfg["train"]["evolution"]
-    refs = plan.reference_models(preset_cfg, hmms)
-    ok = [m for m in refs if m.hidden == int(evo["hidden"]) and m.dim == int(evo["dim"])]
-    return ok, [m for m in refs if m not in ok]
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in evolution_models(preset_cfg, HMMS)[0]]
 
 
 def load(ctx: FigureContext, spec: plan.ModelSpec) -> dict:

@@ -12,25 +12,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
-from .. import plan
 from ..io import read_table
 from . import NO_REF2, FigureContext
 from .style import RUNAWAY, drawable, errbar, finite, finite_max, fmt, note, panel_label
 
-ANALYSIS = "residency"
+READS = {"analyses": ["residency"], "hmms": ["chain2"]}
+ANALYSIS = READS["analyses"][0]
 RT_EDGES = [1, 2, 4, 9]
 RT_COLORS = ["#d62728", "#ff7f0e", "#bcbd22", "#1f77b4"]  # transition … slow
 U_COLORS = {0: "#c7c7c7", 1: "#ff7f0e", 2: "#9467bd"}
 REGION_ORDER = ["transition", "kick-zone", "cluster", "unassigned"]
 MAX_SC_BINS = 200  # beyond this range of SC the histogram uses equal (not unit) bins
-
-
-def models(preset_cfg: dict):
-    return plan.ref2_models(preset_cfg)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
 
 
 def rt_cmap(max_rt: float):

@@ -12,21 +12,13 @@ import textwrap
 
 import matplotlib.pyplot as plt
 
-from .. import plan
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, RUNAWAY, drawable, finite, fmt, is_finite, note, panel_label
 
-ANALYSIS = "noise_sensitivity"
+READS = {"analyses": ["noise_sensitivity"], "hmms": ["chain2"]}
+ANALYSIS = READS["analyses"][0]
 POINT_COLORS = {"cluster": "#1f77b4", "transition": "#d62728"}
-
-
-def models(preset_cfg: dict):
-    return plan.ref2_models(preset_cfg)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
 
 
 def _window(nominal, pts, margin=60):

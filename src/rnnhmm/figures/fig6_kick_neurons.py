@@ -14,16 +14,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
-from .. import plan
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
 from .style import OUTPUT_NAMES, blank, drawable, finite_max, fmt, note, panel_label
 
-ANALYSIS = "kick_neurons"
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
+READS = {"analyses": ["kick_neurons"], "hmms": ["chain2"]}
+ANALYSIS = READS["analyses"][0]
 
 
 def group_title(g: dict) -> str:

@@ -11,17 +11,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import plan
 from ..io import read_json, read_npz
 from . import NO_REF2, FigureContext
 from .style import RUNAWAY, finite_max, note, panel_label
 
-ANALYSIS = "connectivity"
+READS = {"analyses": ["connectivity"], "hmms": ["chain2"]}
+ANALYSIS = READS["analyses"][0]
 BLOCKS = (("GG", "W[G, G]: kick ↔ kick"), ("GP", "W[G, P]: populations → kick"), ("PP", "W[P, P]: populations"))
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
 
 
 def draw_block(ax, M: np.ndarray, row_split: int | None, col_split: int | None, title: str, fig) -> None:

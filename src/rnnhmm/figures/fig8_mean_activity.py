@@ -11,17 +11,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import plan
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
 from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, finite, note, panel_label
 
-ANALYSIS = "mean_activity"
+READS = {"analyses": ["mean_activity"], "hmms": ["chain2"]}
+ANALYSIS = READS["analyses"][0]
 LINE = {"G1": "#1f77b4", "G2": "#d62728", "P1": "#2ca02c", "P2": "#9467bd"}
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
 
 
 def shade_outputs(ax, t: np.ndarray, o: np.ndarray) -> None:

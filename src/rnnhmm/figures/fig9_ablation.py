@@ -15,19 +15,15 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import plan
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
 from .style import OUTPUT_NAMES, RUNAWAY, blank, errbar, finite, note, panel_label
 
-ANALYSIS = "ablation"
+READS = {"analyses": ["ablation"], "hmms": ["chain2"]}
+ANALYSIS = READS["analyses"][0]
 SHOW_STEPS = 60
 TITLES = {"kick": "kick group (c_rec = μ)", "noise": "noise projection (c_in = μ)", "control": "control (c_in = μ)"}
 MU_STYLE = ((1.0, "0.5", "μ = 1"), (0.0, "#1f77b4", "μ = 0"), (1.9, "#d62728", "μ = 1.9"))
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in plan.ref2_models(preset_cfg)]
 
 
 def render_group(ctx: FigureContext, group: int):

@@ -19,20 +19,18 @@ from matplotlib.ticker import NullFormatter
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .fig2_global_dynamics import RAY_STYLE, draw_fixed_points, origin_row, pc_labels
 from .style import RUNAWAY, finite, is_finite, note, panel_label
 
-ANALYSES = ("state_space", "fixed_points")
+READS = {"analyses": ["state_space", "fixed_points"]}
+ANALYSES = READS["analyses"]
 KIND_COLOR = {k: v[0] for k, v in RAY_STYLE.items()} | {"empirical_endpoint": "k"}
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg) for a in ANALYSES]
+    return selected(READS, preset_cfg)
 
 
 def _search_text(search) -> str:

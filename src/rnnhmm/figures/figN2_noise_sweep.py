@@ -19,18 +19,16 @@ import numpy as np
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .style import RUNAWAY, finite, finite_max, is_finite, note, panel_label
 
-ANALYSES = ("noise_sweep", "orbits")
+READS = {"analyses": ["noise_sweep", "orbits"]}
+ANALYSES = READS["analyses"]
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg) for a in ANALYSES]
+    return selected(READS, preset_cfg)
 
 
 def _line(ax, x, y, *args, **kwargs) -> bool:

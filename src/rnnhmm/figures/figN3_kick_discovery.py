@@ -16,19 +16,17 @@ import numpy as np
 
 from .. import plan
 from ..io import read_json, read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .style import OUTPUT_NAMES, RUNAWAY, finite, fmt, note, panel_label
 
-ANALYSIS = "kick_neurons"
-HMMS = ["chain2", "chain3", "chain4", "chain5", "fully3"]
+READS = {"analyses": ["kick_neurons"], "hmms": ["chain2", "chain3", "chain4", "chain5", "fully3"]}
+ANALYSIS = READS["analyses"][0]
+HMMS = READS["hmms"]
 
 
 def models(preset_cfg: dict) -> list[plan.ModelSpec]:
-    return plan.reference_models(preset_cfg, HMMS)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
+    return selected(READS, preset_cfg)
 
 
 def render(ctx: FigureContext):

@@ -19,13 +19,9 @@ from ..io import read_table
 from . import FigureContext
 from .style import RUNAWAY, finite, note
 
-TABLES = ["histories.csv", "metrics.csv", "training.csv"]
+READS = {"tables": ["histories.csv", "metrics.csv", "training.csv"]}
 KEYS = ["hmm", "hidden", "dim", "seed"]
 NCOL = 6
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.eval_summary_file(preset, t) for t in TABLES]
 
 
 def _fmt(metrics, name, spec="{:.2f}"):

@@ -17,11 +17,7 @@ from . import FigureContext
 from .style import errbar, finite, note, panel_label
 
 CHAINS = ["chain2", "chain3", "chain4", "chain5"]
-TABLES = ["grid_summary.csv", "hmm_band.csv"]
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.eval_summary_file(preset, t) for t in TABLES]
+READS = {"tables": ["grid_summary.csv", "hmm_band.csv"]}
 
 
 def grid_len(preset_cfg: dict) -> int:

@@ -17,11 +17,7 @@ from . import FigureContext
 from .style import OUTPUT_NAMES, fmt, note
 
 CHAINS = ["chain2", "chain3", "chain4", "chain5"]
-TABLES = ["grid_transmat.csv"]
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.eval_summary_file(preset, t) for t in TABLES]
+READS = {"tables": ["grid_transmat.csv"]}
 
 
 def matrix(df, value: str) -> np.ndarray:

@@ -18,11 +18,7 @@ from .figS2_grid_transmat import heat, matrix
 from .style import errbar, note, panel_label
 
 HMMS = ["fully3", "cyclic4"]
-TABLES = ["grid_summary.csv", "grid_transmat.csv", "hmm_band.csv"]
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.eval_summary_file(preset, t) for t in TABLES]
+READS = {"tables": ["grid_summary.csv", "grid_transmat.csv", "hmm_band.csv"]}
 
 
 def train_len(ctx: FigureContext, hmm: str, available) -> int:

@@ -12,21 +12,19 @@ import matplotlib.pyplot as plt
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .fig2_global_dynamics import contour_failure, draw_contours, draw_noinput, endpoint, scatter_by_output
 from .style import drawable, note
 
-CHAINS = ["chain2", "chain3", "chain4", "chain5"]
-ANALYSES = ("state_space", "orbits")
+READS = {"analyses": ["state_space", "orbits"], "hmms": ["chain2", "chain3", "chain4", "chain5"], "select": "reference_seed"}
+CHAINS = READS["hmms"]
+ANALYSES = READS["analyses"]
 BLOCKS = ("no input", "with noise", "contours")
 
 
 def models(preset_cfg: dict):
-    return [m for m in plan.expand_grid(preset_cfg) if m.hmm in CHAINS and m.seed == 0]
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg) for a in ANALYSES]
+    return selected(READS, preset_cfg)
 
 
 def render(ctx: FigureContext):

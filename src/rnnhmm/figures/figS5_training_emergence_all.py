@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from .. import plan
 from . import FigureContext
 from .fig3_training_emergence import (
-    ANALYSIS,
     caption_note,
     draw_dh2,
     draw_fractions,
@@ -27,12 +25,9 @@ from .fig3_training_emergence import (
 )
 from .style import note
 
-HMMS = ["chain3", "chain4", "chain5", "fully3", "cyclic4"]
+READS = {"analyses": ["training_evolution"], "hmms": ["chain3", "chain4", "chain5", "fully3", "cyclic4"], "select": "evolution"}
+HMMS = READS["hmms"]
 COLUMNS = ("PCA per epoch", "transition rate", "eigenvalue indicators", "√|E[δh⁽²⁾]|", "losses")
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in evolution_models(preset_cfg, HMMS)[0]]
 
 
 def render(ctx: FigureContext):

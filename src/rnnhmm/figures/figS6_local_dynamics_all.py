@@ -7,26 +7,23 @@ import matplotlib.pyplot as plt
 
 from .. import plan
 from ..io import read_table
+from ..plan.figures import models as selected
 from . import FigureContext
 from .fig4_local_dynamics import draw_row, draw_rt, draw_unstable_by_region
 from .style import note
 
-HMMS = ["chain3", "chain4", "chain5", "fully3", "cyclic4"]
-PAIR_HMMS = ["fully3", "cyclic4"]
+READS = [{"analyses": ["residency"], "hmms": ["chain3", "chain4", "chain5", "fully3", "cyclic4"]},
+         {"analyses": ["compositional"], "hmms": ["fully3", "cyclic4"]}]
+HMMS, PAIR_HMMS = READS[0]["hmms"], READS[1]["hmms"]
 PAIRS = ["O1O2", "O2O3", "O1O3"]
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg, HMMS)
+    return selected(READS[0], preset_cfg)
 
 
 def pair_models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg, PAIR_HMMS)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return ([plan.analysis_dir(preset, "residency", m) for m in models(preset_cfg)]
-            + [plan.analysis_dir(preset, "compositional", m) for m in pair_models(preset_cfg)])
+    return selected(READS[1], preset_cfg)
 
 
 def draw_pair_row(axes, folder, title: str):

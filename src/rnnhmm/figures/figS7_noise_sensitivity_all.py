@@ -6,19 +6,17 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from .. import plan
+from ..plan.figures import models as selected
 from . import FigureContext
 from .fig5_noise_sensitivity import ANALYSIS, draw_spread, draw_traj_panels
 from .style import note
 
-CHAINS = ["chain3", "chain4", "chain5"]
+READS = {"analyses": ["noise_sensitivity"], "hmms": ["chain3", "chain4", "chain5"]}
+CHAINS = READS["hmms"]
 
 
 def models(preset_cfg: dict):
-    return plan.reference_models(preset_cfg, CHAINS)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, ANALYSIS, m) for m in models(preset_cfg)]
+    return selected(READS, preset_cfg)
 
 
 def render(ctx: FigureContext):

@@ -14,20 +14,18 @@ import matplotlib.pyplot as plt
 
 from .. import plan
 from ..io import read_json, read_npz
+from ..plan.figures import models as selected
 from . import FigureContext
 from .fig6_kick_neurons import group_title
 from .fig7_connectivity import draw_pair
 from .style import note
 
-HMMS = ["chain3", "chain4", "chain5", "fully3"]
+READS = {"analyses": ["kick_neurons", "connectivity"], "hmms": ["chain3", "chain4", "chain5", "fully3"]}
+HMMS = READS["hmms"]
 
 
 def models(preset_cfg: dict) -> list[plan.ModelSpec]:
-    return plan.reference_models(preset_cfg, HMMS)
-
-
-def needs(preset: str, preset_cfg: dict) -> list[str]:
-    return [plan.analysis_dir(preset, a, m) for m in models(preset_cfg) for a in ("kick_neurons", "connectivity")]
+    return selected(READS, preset_cfg)
 
 
 def render(ctx: FigureContext):

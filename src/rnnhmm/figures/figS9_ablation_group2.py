@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from . import FigureContext
-from .fig9_ablation import needs, render_group
+from .fig9_ablation import render_group
 
-__all__ = ["needs", "render"]
+READS = {"analyses": ["ablation"], "hmms": ["chain2"]}
 
 
 def render(ctx: FigureContext):

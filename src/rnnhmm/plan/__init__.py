@@ -105,6 +105,13 @@ def reference_models(preset_cfg: dict, hmms: list[str] | None = None) -> list[Mo
     return [reference(preset_cfg, h) for h in names if reference(preset_cfg, h) in grid]
 
 
+def is_evolution(preset_cfg: dict, spec: ModelSpec) -> bool:
+    """Whether a model is trained as the preset's evolution model (``train.evolution``: its hidden size
+    and input dim), which keeps per-epoch checkpoints for the training-evolution analysis."""
+    evo = preset_cfg.get("train", {}).get("evolution", {})
+    return spec.hidden == int(evo.get("hidden", -1)) and spec.dim == int(evo.get("dim", -1))
+
+
 def control_models(preset_cfg: dict) -> list[ModelSpec]:
     """The reference models that get control networks (``controls.hmms`` of the preset; default: every
     reference model).  A smaller set keeps a test preset fast; a check whose models are not all in it
