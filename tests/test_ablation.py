@@ -6,6 +6,7 @@ import pytest
 from rnnhmm.dynamics import ablation as ab
 from rnnhmm.dynamics import kick_neurons as kn
 from rnnhmm.dynamics.pca import fit_pca
+from rnnhmm.dynamics.simulate import gain_vector
 from test_kick_neurons import planted_network
 
 MUS = [0.0, 0.5, 1.0, 1.9]
@@ -37,7 +38,7 @@ def test_mu_one_is_the_identity(planted, condition):
 
 def test_jacobian_under_the_kick_gain_is_the_derivative_of_the_forward_pass(planted):
     net, idx, h, o = planted
-    c = kn.gain_vector(net.hidden, idx["K1"], 1.9)
+    c = gain_vector(net.hidden, idx["K1"], 1.9)
     x = np.random.default_rng(0).standard_normal(net.dim)
     h0 = h[100]
     a1 = net.preact(h0[None], x[None], c_rec=c)[0]

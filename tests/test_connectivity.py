@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rnnhmm.dynamics import connectivity as cn
+from rnnhmm.dynamics.groups import found_groups
 
 
 def planted_weights(H=40, seed=0):
@@ -61,6 +62,6 @@ def test_three_groups_give_every_pair_and_the_union():
 
 def test_found_groups_skips_missing_ones():
     kick = {"groups": {"2": {"found": True, "neurons": [4, 5, 6]}, "1": {"found": False, "neurons": []}}}
-    assert cn.found_groups(kick) == {2: [4, 5, 6]}
-    pops, arrays, table = cn.connectivity(np.zeros((5, 5)), cn.found_groups(kick))
+    assert found_groups(kick) == {2: [4, 5, 6]}
+    pops, arrays, table = cn.connectivity(np.zeros((5, 5)), found_groups(kick))
     assert pops == {} and arrays == {} and len(table) == 0

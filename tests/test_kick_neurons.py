@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from rnnhmm.dynamics import kick_neurons as kn
-from rnnhmm.dynamics.simulate import Network
-from rnnhmm.dynamics.switching import switch_times
+from rnnhmm.dynamics.simulate import Network, gain_vector
+from rnnhmm.dynamics.spectra import critical_pairs_at_switches
+from rnnhmm.dynamics.switching import dwell_windows, switch_times
 
 
 def planted_network(rho=0.9, kappa=2.0, gamma=30.0, alpha=(2.2, 2.4, 2.6), beta=1.0, lam=3.0, n_fill=12, seed=0,
@@ -56,7 +57,7 @@ def test_planted_network_switches_and_silencing_its_kick_group_stops_switching(p
     net, idx, h, a, o = planted
     assert len(switch_times(o)) > 40 and kn.source_outputs(o, 3, 0.05) == [0, 2]
     x = net.noise(np.random.default_rng(2), 3000, 1)
-    o_ko = net.dominant(net.run(h[-1], x, c_rec=kn.gain_vector(net.hidden, idx["K1"], 0.0))[:, 0])
+    o_ko = net.dominant(net.run(h[-1], x, c_rec=gain_vector(net.hidden, idx["K1"], 0.0))[:, 0])
     sw = switch_times(o_ko)
     assert np.sum(o_ko[sw - 1] == 0) == 0  # never leaves O1 again
     assert (o_ko[-2000:] == 0).all()
@@ -64,7 +65,7 @@ def test_planted_network_switches_and_silencing_its_kick_group_stops_switching(p
 
 def test_dwell_windows_and_gate_scores_known_answer():
     o = np.array([2] * 3 + [0] * 9 + [2] * 6 + [0] * 9 + [2] * 2)
-    pre, core, n = kn.dwell_windows(o, 0, pre_window=2)
+    pre, core, n = dwell_windows(o, 0, pre_window=2)
     assert n == 2  # dwells [3, 12) and [18, 27), both leaving O1
     assert pre.tolist() == [10, 11, 25, 26]
     assert core.tolist() == [6, 7, 8, 21, 22, 23]
@@ -86,7 +87,7 @@ def test_leave_fractions_match_one_set_at_a_time(planted):
     sets = np.array([[-1, -1, -1], idx["K1"], [20, 21, 22], [4, 5, -1]])
     f = kn.leave_fractions(net, starts, 0, sets, noise, chunk_rows=40, dtype=np.float64)
     for s, fs in zip(sets, f, strict=True):
-        c = kn.gain_vector(net.hidden, s[s >= 0], 0.0)
+        c = gain_vector(net.hidden, s[s >= 0], 0.0)
         o_s = net.dominant(net.run(starts, noise, c_rec=c))
         assert fs == pytest.approx((o_s != 0).any(axis=0).mean())
     assert f[1] == 0.0 and f[0] > 0.3
@@ -125,13 +126,13 @@ def test_critical_pairs_at_switches_counts_clipped_windows():
     th = np.deg2rad(30)
     W = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])  # |λ| = 1, rotation 30°: critical
     pre = np.ones((60, 2))
-    assert kn.critical_pairs_at_switches(W, pre, np.array([10, 20, 50]), 15).tolist() == [25.0, 30.0]
-    assert kn.critical_pairs_at_switches(W, pre, np.array([50, 58]), 15).tolist() == [24.0]
+    assert critical_pairs_at_switches(W, pre, np.array([10, 20, 50]), 15).tolist() == [25.0, 30.0]
+    assert critical_pairs_at_switches(W, pre, np.array([50, 58]), 15).tolist() == [24.0]
     half = np.full(2, 0.5)  # |λ| = 0.5 under the gain: nothing critical
-    assert kn.critical_pairs_at_switches(W, pre, np.array([10, 20]), 15, c_rec=half).tolist() == [0.0]
+    assert critical_pairs_at_switches(W, pre, np.array([10, 20]), 15, c_rec=half).tolist() == [0.0]
     masked = pre.copy()
     masked[:, 1] = -1  # J = diag(1, 0) W has the real eigenvalue cos 30°: not critical
-    assert kn.critical_pairs_at_switches(W, masked, np.array([10, 20]), 15).tolist() == [0.0]
+    assert critical_pairs_at_switches(W, masked, np.array([10, 20]), 15).tolist() == [0.0]
 
 
 def test_group_labels_follow_the_naming_rule():

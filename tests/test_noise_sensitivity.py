@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from rnnhmm.dynamics import locate as loc
 from rnnhmm.dynamics import noise_sensitivity as ns
-from rnnhmm.dynamics.simulate import Network
+from rnnhmm.dynamics.simulate import Network, mix_noise
 from test_residency import Ctx, constant_output_net
 
 
@@ -22,17 +23,17 @@ def test_mixing_has_unit_variance():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200_000, 2))
     for gamma in (0.0, 0.5, 0.8, 1.0):
-        y = ns.mix_noise(x, gamma, rng)
+        y = mix_noise(x, gamma, rng)
         assert abs(y.var() - 1.0) < 0.015
         assert abs(np.mean(x * y) - np.sqrt(1 - gamma**2)) < 0.01
-    assert np.array_equal(ns.mix_noise(x, 0.0, rng), x)
+    assert np.array_equal(mix_noise(x, 0.0, rng), x)
 
 
 def test_gamma_zero_reproduces_the_nominal_trajectory():
     rng = np.random.default_rng(1)
     H, d = 20, 5
     net = Network(rng.normal(0, 0.3, (H, H)), rng.normal(size=(H, d)), rng.normal(size=(3, H)))
-    h, x, o = ns.nominal_run(net, rng, 60, warmup=10)
+    h, x, o = loc.nominal_run(net, rng, 60, warmup=10)
     assert np.allclose(net.step(h[:-1], x[1:]), h[1:], rtol=0, atol=1e-12)  # h[t] = F(h[t-1], x[t])
     tr = ns.restart(net, h, x, 30, 0.0, rng, n_traj=8, steps=5)
     np.testing.assert_allclose(tr, np.broadcast_to(h[30:36, None], tr.shape), rtol=1e-12, atol=1e-12)
@@ -45,15 +46,15 @@ def test_gamma_zero_reproduces_the_nominal_trajectory():
 def test_candidates_rank_by_dwell():
     o = np.array([0] * 10 + [2] * 5 + [0] * 20 + [2] * 3 + [0] * 12 + [2] * 40 + [0] * 10)
     # switches at 10, 15, 35, 38, 50, 90
-    c = ns.candidates(o, min_start=0, skip_switches=1, tail=5)
+    c = loc.candidates(o, min_start=0, skip_switches=1, tail=5)
     assert c == [(50, 90), (15, 35), (38, 50), (10, 15), (35, 38)]
-    assert ns.candidates(o, min_start=36, skip_switches=1, source=0) == [(38, 50)]
+    assert loc.candidates(o, min_start=36, skip_switches=1, source=0) == [(38, 50)]
 
 
 def test_locate_finds_transition_before_switch():
     net = rotation_net()
     trace = []
-    res = ns.locate(net, np.random.default_rng(0), n_steps=2000, trace=trace)
+    res = loc.locate(net, np.random.default_rng(0), n_steps=2000, trace=trace)
     assert res is not None and trace[-1]["accepted"]
     assert res.t_p < res.t_c <= res.t_k < res.t_s
     assert res.t_c == max((res.t_p + res.t_s) // 2, res.t_s - 100)
@@ -62,13 +63,13 @@ def test_locate_finds_transition_before_switch():
     assert ((scan.index < res.t_s) & (scan["m"] >= 9) & (scan["f"] < 1)).any()
     assert res.o[res.t_s] != res.o[res.t_s - 1]
     # the switch needs the source output: O3 before it
-    res3 = ns.locate(net, np.random.default_rng(1), n_steps=2000, source=2, tail=100)
+    res3 = loc.locate(net, np.random.default_rng(1), n_steps=2000, source=2, tail=100)
     assert res3 is not None and res3.o[res3.t_s - 1] == 2 and res3.t_s + 100 <= 2000
 
 
 def test_locate_gives_up_without_switches():
     trace = []
-    res = ns.locate(constant_output_net(), np.random.default_rng(0), n_steps=300, max_runs=4, min_start=10,
+    res = loc.locate(constant_output_net(), np.random.default_rng(0), n_steps=300, max_runs=4, min_start=10,
                     trace=trace)
     assert res is None and len(trace) == 4 and all(r["n_switches"] == 0 for r in trace)
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rnnhmm.dynamics import registry, residency
-from rnnhmm.dynamics.simulate import Network
+from rnnhmm.dynamics import regions, registry, residency
+from rnnhmm.dynamics.simulate import Network, noisy_run
 from rnnhmm.plan import ModelSpec
 
 
@@ -44,32 +44,32 @@ def coin_net():
 def test_sign_changes_ignore_zero_increments():
     z = np.array([[0, 1, 1, 2, 1, 1, 0, 3], [5, 5, 5, 5, 5, 5, 5, 5], [0, 1, 0, 1, 0, 1, 0, 1]], dtype=float)
     # row 0: increments + 0 + − 0 − +  -> changes at the first − and at the final +
-    assert residency.sign_changes(z).tolist() == [2, 0, 6]
+    assert regions.sign_changes(z).tolist() == [2, 0, 6]
 
 
 def test_constant_output_is_censored_at_L():
     net = constant_output_net()
-    states = residency.orbit_states(net, np.random.default_rng(0), 50, 10)
-    res = residency.residency(net, states, np.random.default_rng(1), rollouts=7, max_steps=13)
+    states = noisy_run(net, np.random.default_rng(0), 50, 10)
+    res = regions.residency(net, states, np.random.default_rng(1), rollouts=7, max_steps=13)
     assert np.all(res.rt == 13) and np.all(res.frac_switched == 0)
 
 
 def test_flip_every_step_has_rt_one():
     net = swap_net(flip=True)
     states = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]])
-    res = residency.residency(net, states, np.random.default_rng(0), rollouts=5, max_steps=60)
+    res = regions.residency(net, states, np.random.default_rng(0), rollouts=5, max_steps=60)
     assert np.all(res.rt == 1) and np.all(res.sc == 0) and np.all(res.frac_switched == 1)
-    assert residency.label_regions(res.rt, residency.p_max(net, states)).tolist() == ["transition"] * 3
+    assert regions.label_regions(res.rt, regions.p_max(net, states)).tolist() == ["transition"] * 3
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_alternating_logit_counts_every_reversal(dtype):
     # z_O1 = 1, 0.5, 1, 0.5, ...: the first increment initialises, each later one reverses -> L - 1 changes
-    fp = residency.first_passage(swap_net(2.0, 0.5, flip=False), np.array([[1.0, 0.0]]), np.random.default_rng(0),
+    fp = regions.first_passage(swap_net(2.0, 0.5, flip=False), np.array([[1.0, 0.0]]), np.random.default_rng(0),
                                  rollouts=3, max_steps=60, dtype=dtype)
     assert np.all(fp.sign_changes == 59) and np.all(fp.exit_time == 60) and not fp.switched.any()
     # a constant logit has only zero increments: no sign change
-    fp = residency.first_passage(swap_net(1.0, 1.0, flip=False), np.array([[1.0, 0.0]]), np.random.default_rng(0),
+    fp = regions.first_passage(swap_net(1.0, 1.0, flip=False), np.array([[1.0, 0.0]]), np.random.default_rng(0),
                                  rollouts=3, max_steps=60, dtype=dtype)
     assert np.all(fp.sign_changes == 0)
 
@@ -78,7 +78,7 @@ def test_geometric_exit_time():
     # exit probability 1/2 per step: E[min(G, L)] = Σ_{k<L} 2^-k = 2 (L = 60); sd per rollout √2
     net = coin_net()
     states = np.tile([[1.0, 0.0]], (500, 1))
-    res = residency.residency(net, states, np.random.default_rng(3), rollouts=20, max_steps=60, chunk_rows=3000)
+    res = regions.residency(net, states, np.random.default_rng(3), rollouts=20, max_steps=60, chunk_rows=3000)
     assert abs(res.rt.mean() - 2.0) < 0.06
     assert np.all(res.frac_switched == 1)
 
@@ -86,7 +86,7 @@ def test_geometric_exit_time():
 def test_small_chunks_give_the_same_statistics():
     # 7 rollouts per chunk (one start state at a time): exit times still follow the geometric law
     net = coin_net()
-    res = residency.residency(net, np.tile([[1.0, 0.0]], (300, 1)), np.random.default_rng(4), rollouts=20,
+    res = regions.residency(net, np.tile([[1.0, 0.0]], (300, 1)), np.random.default_rng(4), rollouts=20,
                               max_steps=60, chunk_rows=7)
     assert abs(res.rt.mean() - 2.0) < 0.08
 
@@ -94,7 +94,7 @@ def test_small_chunks_give_the_same_statistics():
 def test_region_thresholds():
     rt = np.array([1.5, 2.0, 8.0, 8.5, 9.0])
     pm = np.array([0.9, 0.9, 0.9, 0.9, 0.5])
-    assert residency.label_regions(rt, pm).tolist() == ["transition", "kick-zone", "kick-zone", "cluster",
+    assert regions.label_regions(rt, pm).tolist() == ["transition", "kick-zone", "kick-zone", "cluster",
                                                          "unassigned"]
 
 
@@ -103,7 +103,7 @@ def test_zero_input_unstable_count_matches_dense_eigenvalues():
     H = 12
     net = Network(rng.normal(0, 0.6, (H, H)), rng.normal(size=(H, 3)), rng.normal(size=(3, H)))
     states = np.abs(rng.normal(size=(25, H)))
-    spec = residency.zero_input_spectra(net, states)
+    spec = regions.zero_input_spectra(net, states)
     for i, h in enumerate(states):
         lam = np.linalg.eigvals(np.diag((net.W @ h > 0).astype(float)) @ net.W)
         assert spec.n_unstable[i] == np.sum(np.abs(lam) > 1)
@@ -116,6 +116,6 @@ def test_analysis_tables_on_a_constant_output_network():
     assert list(tbl.columns[:11]) == ["idx", "pc1", "pc2", "o", "p_max", "rt", "sc", "frac_switched", "n_unstable",
                                       "n_critical", "region"]
     assert len(tbl) == 40 and np.all(tbl["rt"] == 9) and np.all(tbl["o"] == 0)
-    assert set(summ["region"]) == set(residency.REGIONS) and summ["n_states"].sum() == 40
+    assert set(summ["region"]) == set(regions.REGIONS) and summ["n_states"].sum() == 40
     assert summ.loc[summ["region"] == "transition", "n_states"].item() == 0
     assert out["residency_summary.csv"]["n_switches_in_run"].iloc[0] == 0

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from rnnhmm import claims, io, plan
-from rnnhmm.dynamics import kick_neurons as kn
 from rnnhmm.dynamics import silencing
-from rnnhmm.dynamics.simulate import Network
+from rnnhmm.dynamics.simulate import Network, gain_vector
 from rnnhmm.io import write_results
 from rnnhmm.rng import numpy_rng
 from test_kick_neurons import planted_network
@@ -76,7 +75,7 @@ def test_removing_the_recurrent_drive_releases_kick_units_that_receive_noise(pla
     and pushes the network out of O1 for good (occupancy 0) -- the opposite of silencing."""
     net, idx, _, _ = planted
     x = net.noise(np.random.default_rng(2), 2100, 4)
-    o = net.dominant(net.run(np.zeros((4, net.hidden)), x, c_rec=kn.gain_vector(net.hidden, idx["K1"], 0.0)))
+    o = net.dominant(net.run(np.zeros((4, net.hidden)), x, c_rec=gain_vector(net.hidden, idx["K1"], 0.0)))
     assert (o[100:] == 0).mean() < 0.01
     clamped = silencing.clamped_runs(net, (x @ net.U.T).astype(np.float32), 0, [idx["K1"]], 100)
     assert clamped["in_source"][0] == 4 * 2000  # clamped: always in O1

@@ -6,7 +6,13 @@ Shared machinery:
   simulate     the one batched simulator (states, pre-activations, logits, interventions, Jacobians)
   pca          sign-fixed PCA
   switching    switch times, dwells, TR, p_sw of the dominant output
-  spectra      batched Jacobian spectra: unstable counts, critical pairs (Möbius map)
+  spectra      batched Jacobian spectra: unstable counts, critical pairs (Möbius map), critical pairs at switches
+  regions      the rollout core: first passage, residency RT/SC, p_max, region labels and their summary (§4.5)
+  locate       cluster and transition points before a switch (§4.6, D10)
+  groups       the kick groups file kick_neurons writes and the groups found in it
+(the simulator also holds the noisy run from h_0 = 0, the contraction rate, the §4.10 gains and the
+γ-mixing of noise; pca also loads the PCA state_space writes).  Analyses import this machinery, never
+another analysis, so editing one analysis reruns that analysis (and those declared ``after`` it) only.
 
 Analyses (each declares DEFAULTS and ANALYSIS at its top level, as literals but for ``run``):
   state_space  global dynamics: PCA, trajectories with and without input, empirical endpoint (§4.1)
@@ -20,8 +26,7 @@ Analyses (each declares DEFAULTS and ANALYSIS at its top level, as literals but 
   connectivity  noise-integrating populations, weight blocks and block statistics of kick-group pairs (§4.8)
   mean_activity mean activities of kick groups and populations over a noisy run (§4.9)
   ablation      gain μ on kick groups / noise projection / control: switches, critical pairs, trajectories (§4.10)
-  residency     residency times, logit sign changes, unstable counts and regions per orbit state (§4.5);
-                its rollout core (first_passage, residency) serves noise_sensitivity and compositional
-  noise_sensitivity  `locate` (cluster / transition points before a switch, D10) and the γ-mixing test (§4.6)
+  residency     residency times, logit sign changes, unstable counts and regions per orbit state (§4.5)
+  noise_sensitivity  cluster / transition points before a switch (locate) and the γ-mixing test (§4.6)
   compositional output-pair subspaces, segments (L_min halving), contours, subspace residency (§4.12)
 """

@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_json
-from .connectivity import found_groups
-from .kick_neurons import critical_pairs_at_switches, gain_vector
-from .noise_sensitivity import locate, mix_noise
+from .groups import KICK_GROUPS, found_groups
+from .locate import locate
 from .pca import fit_pca
 from .registry import Analysis, AnalysisContext
-from .simulate import Network
+from .simulate import Network, gain_vector, mix_noise
+from .spectra import critical_pairs_at_switches
 from .switching import switch_times
 
 DEFAULTS = {
@@ -195,7 +195,7 @@ def ablate_group(net: Network, groups: dict[int, list[int]], g: int, source: int
 
 def analyse(ctx: AnalysisContext) -> dict:
     p = ctx.params
-    kick = read_json(ctx.analysis_dir("kick_neurons") / "kick_groups.json")
+    kick = read_json(ctx.analysis_dir("kick_neurons") / KICK_GROUPS)
     groups = found_groups(kick)
     net = ctx.network()
     rows, trajs, info = [], [], {}

@@ -8,7 +8,7 @@
     both outputs rather than a long dwell in one).
 (c) Subspace contours: in-pair states of runs at several noise levels mapped through both PCAs (the
     figure draws the KDE levels; levels with fewer than ``contour_min_points`` points are skipped).
-(d) Subspace residency: §4.5 (``residency.state_table``) on the segment states of a second run,
+(d) Subspace residency: §4.5 (``regions.state_table``) on the segment states of a second run,
     shown on pair-PC1 vs pair-PC3 and summarised per pair and region.
 Global dynamics (a) come from ``state_space``, the global residency from ``residency``; kick groups
 and blocks (e) from the kick-neuron analyses.
@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .pca import PCA, fit_pca
+from .regions import state_table, summarize
 from .registry import Analysis, AnalysisContext
-from .residency import orbit_states, state_table, summarize
+from .simulate import noisy_run
 
 PAIRS = {"O1O2": (0, 1), "O2O3": (1, 2), "O1O3": (0, 2)}
 
@@ -99,7 +100,7 @@ def _coords(pca: PCA, pts: np.ndarray, k: int = 3) -> np.ndarray:
 
 def run(ctx: AnalysisContext) -> dict:
     p, net = ctx.params, ctx.network()
-    states = orbit_states(net, ctx.rng("pca"), p["pca_steps"], p["warmup"])
+    states = noisy_run(net, ctx.rng("pca"), p["pca_steps"], p["warmup"])
     o = net.dominant(states)
     gpca = fit_pca(states, p["n_components"])
     gpcs = gpca.transform(states)
@@ -133,7 +134,7 @@ def run(ctx: AnalysisContext) -> dict:
     # (c) contours: the same noise at every level (common random numbers), so by P2 only the scale changes
     cont, levels = [], []
     for sigma in p["contour_sigmas"]:
-        st = orbit_states(net, ctx.rng("contours"), p["contour_steps"], p["warmup"], float(sigma))
+        st = noisy_run(net, ctx.rng("contours"), p["contour_steps"], p["warmup"], float(sigma))
         so = net.dominant(st)
         gp = gpca.transform(st)
         for name, pair in PAIRS.items():
@@ -149,7 +150,7 @@ def run(ctx: AnalysisContext) -> dict:
                                                                    ("pc1", float), ("pc2", float), ("pc3", float)]}))
 
     # (d) subspace residency on the segment states of a second run
-    rs = orbit_states(net, ctx.rng("residency_run"), p["residency_steps"], p["warmup"])
+    rs = noisy_run(net, ctx.rng("residency_run"), p["residency_steps"], p["warmup"])
     ro = net.dominant(rs)
     members: dict[str, np.ndarray] = {}
     for name, pair in PAIRS.items():

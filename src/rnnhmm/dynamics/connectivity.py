@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_json
+from .groups import KICK_GROUPS, found_groups
 from .registry import Analysis, AnalysisContext
 
 DEFAULTS = {"k_pop": 70}
@@ -60,12 +61,6 @@ def block_stats(W: np.ndarray, sets: dict[str, np.ndarray], pair: str) -> pd.Dat
     return pd.DataFrame(rows, columns=STAT_COLUMNS)
 
 
-def found_groups(kick: dict) -> dict[int, list[int]]:
-    """{group number: neurons} of the groups ``kick_neurons`` found (kick_groups.json)."""
-    return {int(k): list(g["neurons"]) for k, g in sorted(kick.get("groups", {}).items(), key=lambda kv: int(kv[0]))
-            if g.get("found") and g.get("neurons")}
-
-
 def connectivity(W: np.ndarray, groups: dict[int, list[int]], k_pop: int = 70):
     """Populations, blocks and block statistics of every pair of groups (and of all, with three or more)."""
     all_kick = sorted({i for g in groups.values() for i in g})
@@ -102,7 +97,7 @@ def connectivity(W: np.ndarray, groups: dict[int, list[int]], k_pop: int = 70):
 
 
 def analyse(ctx: AnalysisContext) -> dict:
-    kick = read_json(ctx.analysis_dir("kick_neurons") / "kick_groups.json")
+    kick = read_json(ctx.analysis_dir("kick_neurons") / KICK_GROUPS)
     groups = found_groups(kick)
     W = ctx.network().W
     pops, arrays, table = connectivity(W, groups, ctx.params["k_pop"])

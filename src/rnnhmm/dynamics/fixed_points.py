@@ -35,11 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .pca import PCA, fit_pca
+from .pca import PCA, PCA_LOADINGS, fit_pca, load_pca
 from .registry import Analysis, AnalysisContext
-from .simulate import Network
+from .simulate import Network, contraction_rate, noisy_run
 from .spectra import eigvals_masked, is_critical, is_unstable
-from .state_space import contraction_rate, load_pca, noisy_run
 
 DEFAULTS = {
     "warmup": 100,
@@ -389,7 +388,7 @@ def fixed_points(ctx: AnalysisContext) -> dict[str, pd.DataFrame]:
     net, p = ctx.network(), ctx.params
     orbit = noisy_run(net, ctx.rng("orbit"), p["orbit_steps"], p["warmup"], p["sigma"])
     ss = ctx.analysis_dir("state_space")
-    pca = load_pca(ss) if (ss / "pca_loadings.csv").exists() else None
+    pca = load_pca(ss) if (ss / PCA_LOADINGS).exists() else None
     return solve_fixed_points(net, orbit, p, pca, ctx.rng("starts"))
 
 

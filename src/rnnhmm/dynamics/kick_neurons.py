@@ -28,11 +28,12 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from .groups import KICK_GROUPS
 from .pca import fit_pca
 from .registry import Analysis, AnalysisContext
-from .simulate import Network
-from .spectra import EPS_IM_ABLATION, count_spectra
-from .switching import switch_times
+from .simulate import Network, gain_vector
+from .spectra import critical_pairs_at_switches
+from .switching import dwell_windows, switch_times
 
 DEFAULTS = {
     "warmup": 100,
@@ -66,15 +67,6 @@ def group_label(hmm: str, output: int) -> int:
     return {0: 1, 2: 2, 1: 3}[int(output)]
 
 
-def gain_vector(hidden: int, targets, mu: float) -> np.ndarray:
-    """Gains c with c_i = μ on the target set and 1 elsewhere (the intervention of §4.10)."""
-    c = np.ones(hidden)
-    idx = np.asarray(list(targets), dtype=int)
-    if idx.size:
-        c[idx] = mu
-    return c
-
-
 def softmax_prob(net: Network, h: np.ndarray) -> np.ndarray:
     z = net.logits(h)
     z = z - z.max(axis=-1, keepdims=True)
@@ -95,23 +87,6 @@ def source_outputs(o: np.ndarray, n_outputs: int, min_frac: float) -> list[int]:
     """Outputs dominant in at least ``min_frac`` of the steps."""
     frac = np.bincount(np.asarray(o), minlength=n_outputs) / max(len(o), 1)
     return [k for k in range(n_outputs) if frac[k] >= min_frac]
-
-
-def dwell_windows(o: np.ndarray, source: int, pre_window: int):
-    """Pre-switch and core step indices of the complete dwells in ``source`` that end by leaving it.
-
-    A dwell runs from switch s_k to s_{k+1} − 1; its core is its middle third; its pre-switch window is
-    [s_{k+1} − pre_window, s_{k+1} − 1], clipped to the dwell."""
-    s = switch_times(o)
-    pre, core = [], []
-    for start, end in zip(s[:-1], s[1:], strict=False):
-        if o[start] != source:
-            continue
-        length = end - start
-        pre.append(np.arange(max(start, end - pre_window), end))
-        core.append(np.arange(start + length // 3, start + max(2 * length // 3, length // 3 + 1)))
-    none = np.zeros(0, dtype=int)
-    return np.concatenate([none, *pre]), np.concatenate([none, *core]), len(pre)
 
 
 def gate_scores(a: np.ndarray, pre_idx: np.ndarray, core_idx: np.ndarray):
@@ -206,22 +181,6 @@ def random_sets(rng: np.random.Generator, pool: np.ndarray, k: int, n: int) -> n
 
 
 # ----------------------------------------------------------------------------- critical pairs around switches
-def critical_pairs_at_switches(W: np.ndarray, preacts: np.ndarray, switches: np.ndarray, half_window: int = 15,
-                               eps_im: float = EPS_IM_ABLATION, c_rec: np.ndarray | None = None) -> np.ndarray:
-    """n_s = Σ_{t=s−hw}^{s+hw−1} n_critical(J_t) for every switch s except the last (§4.10 b, §6 D8–D9).
-
-    ``preacts`` (n, H) are a_1..a_n of a run (row i is the step into state i).  J_t, the step from state t to
-    t+1, is diag(1[a_{t+1} > 0])·diag(c_rec)·W; windows are clipped to t ∈ [0, n−2], never wrapped."""
-    n = len(preacts)
-    sw = np.asarray(switches, dtype=int)[:-1]
-    if not len(sw) or n < 2:
-        return np.zeros(0)
-    wins = [np.arange(max(s - half_window, 0), min(s + half_window, n - 1)) for s in sw]
-    need = np.unique(np.concatenate(wins)) if wins else np.zeros(0, dtype=int)
-    counts = np.zeros(n - 1)
-    if len(need):
-        counts[need] = count_spectra(W, preacts[need + 1] > 0, eps_im=eps_im, c_rec=c_rec).n_critical
-    return np.array([counts[w].sum() for w in wins], dtype=float)
 
 
 # ----------------------------------------------------------------------------- the analysis
@@ -396,7 +355,7 @@ def discover(ctx: AnalysisContext) -> dict:
     trip_tbl = _concat(trips, ["source", "rank", *[f"n{i + 1}" for i in range(k)], "f", "effect", "z", "score_sum"])
     null_tbl = _concat(nulls, ["source", "effect"])
     return {"kick_candidates.csv": cand_tbl, "kick_triplets.csv": trip_tbl, "kick_null.csv": null_tbl,
-            "kick_groups.json": summary, "kick_preact.parquet": preact}
+            KICK_GROUPS: summary, "kick_preact.parquet": preact}
 
 
 ANALYSIS = Analysis(name="kick_neurons", run=discover, defaults=DEFAULTS, mem_mb=4000, runtime_min=60)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..io import read_json
 from .registry import Analysis, AnalysisContext
-from .state_space import noisy_run
+from .simulate import noisy_run
 
 DEFAULTS = {"warmup": 100, "steps": 300, "show_steps": 200, "pair": "12"}
 

@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import gaussian_kde
 
-from .pca import PCA, fit_pca
+from .pca import PCA, PCA_LOADINGS, fit_pca, load_pca
 from .registry import Analysis, AnalysisContext
 from .simulate import Network
-from .state_space import load_pca
 
 DEFAULTS = {
     "warmup": 100,
@@ -166,7 +165,7 @@ def orbits(ctx: AnalysisContext) -> dict:
     net, p = ctx.network(), ctx.params
     xi = ctx.rng("xi").standard_normal((p["warmup"] + p["steps"], net.dim))
     ss = ctx.analysis_dir("state_space")
-    pca = load_pca(ss) if (ss / "pca_loadings.csv").exists() else None
+    pca = load_pca(ss) if (ss / PCA_LOADINGS).exists() else None
     return orbit_analysis(net, xi, p, pca, ctx.rng("kde"))
 
 

@@ -61,3 +61,23 @@ def fit_pca(x: np.ndarray, n_components: int) -> PCA:
     comps *= signs[:, None]
     evr = var[:k] / total if total > 0 else np.zeros(k)
     return PCA(mean_s * scale, comps, evr, len(x))
+
+
+# the σ = 1 PCA the state_space analysis writes into its folder: loadings (mean and components) and
+# the explained variance ratios
+PCA_LOADINGS = "pca_loadings.csv"
+PCA_GLOBAL = "pca_global.csv"
+
+
+def load_pca(folder) -> PCA:
+    """The σ = 1 PCA the state_space analysis wrote into ``folder`` (PCA_LOADINGS, PCA_GLOBAL), so other
+    analyses of the same model project onto the same axes."""
+    from pathlib import Path
+
+    from ..io import read_table
+
+    folder = Path(folder)
+    load = read_table(folder / PCA_LOADINGS)
+    comps = load[[c for c in load.columns if c.startswith("pc")]].to_numpy().T
+    evr = read_table(folder / PCA_GLOBAL)["evr"].to_numpy()
+    return PCA(load["mean"].to_numpy(), comps, evr[:len(comps)])

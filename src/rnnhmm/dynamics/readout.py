@@ -16,7 +16,7 @@ import pandas as pd
 
 from .pca import fit_pca
 from .registry import Analysis, AnalysisContext
-from .state_space import noisy_run
+from .simulate import noisy_run
 
 DEFAULTS = {"warmup": 100, "steps": 5000, "sigma": 1.0}
 MAIN_OUTPUTS = (0, 2)  # O1 and O3; O2 (index 1) is the rare symbol of the chains

@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_json
-from .kick_neurons import dwell_windows
+from .groups import KICK_GROUPS
 from .registry import Analysis, AnalysisContext
 from .simulate import Network
+from .switching import dwell_windows
 
 DEFAULTS = {
     "warmup": 100,
@@ -218,7 +219,7 @@ def _ratio(num: float, den: float) -> float:
 
 def silencing(ctx: AnalysisContext) -> dict:
     net, p = ctx.network(), ctx.params
-    kick = read_json(ctx.analysis_dir("kick_neurons") / "kick_groups.json")
+    kick = read_json(ctx.analysis_dir("kick_neurons") / KICK_GROUPS)
     groups = {int(k): g for k, g in sorted(kick.get("groups", {}).items(), key=lambda kv: int(kv[0]))
               if g.get("found") and g.get("neurons")}
     warmup, chunk = int(p["warmup"]), int(p["chunk_rows"])

@@ -87,3 +87,39 @@ class Network:
         """J = diag(mask) diag(c_rec) W, batched over leading dimensions of ``mask``."""
         w = self.W if c_rec is None else c_rec[:, None] * self.W
         return mask[..., :, None] * w
+
+
+def noisy_run(net: Network, rng: np.random.Generator, steps: int, warmup: int, sigma: float = 1.0) -> np.ndarray:
+    """One trajectory from h_0 = 0: states after ``warmup`` discarded steps, shape (steps, H)."""
+    x = net.noise(rng, warmup + steps, 1, sigma)
+    return net.run(np.zeros(net.hidden), x)[warmup:, 0]
+
+
+def contraction_rate(norms: np.ndarray, window: int = 100) -> float:
+    """κ = exp(slope of log mean ‖h_n‖ over the last ``window`` no-input steps), for norms (T, n).
+
+    κ < 1: the rollouts contract towards the origin; 0 when they reach it in finite time."""
+    tail = np.asarray(norms)[-min(window, len(norms)):]
+    with np.errstate(divide="ignore"):
+        logn = np.log(tail.mean(axis=1))
+    finite = np.isfinite(logn)
+    if finite.sum() < 2:
+        return 0.0
+    return float(np.exp(np.polyfit(np.arange(len(logn))[finite], logn[finite], 1)[0]))
+
+
+def gain_vector(hidden: int, targets, mu: float) -> np.ndarray:
+    """Gains c with c_i = μ on the target set and 1 elsewhere (the intervention of §4.10)."""
+    c = np.ones(hidden)
+    idx = np.asarray(list(targets), dtype=int)
+    if idx.size:
+        c[idx] = mu
+    return c
+
+
+def mix_noise(x_nominal: np.ndarray, gamma: float, rng: np.random.Generator) -> np.ndarray:
+    """x' = √(1−γ²)·x_nominal + γ·ε with fresh ε ~ N(0, I) of the same shape (unit variance, D6)."""
+    x_nominal = np.asarray(x_nominal, dtype=np.float64)
+    if gamma == 0:
+        return x_nominal.copy()
+    return np.sqrt(1.0 - gamma**2) * x_nominal + gamma * rng.standard_normal(x_nominal.shape)

@@ -75,3 +75,21 @@ def count_spectra(W: np.ndarray, masks: np.ndarray, eps_im: float = EPS_IM_EVOLU
     rho = np.abs(lam).max(axis=1)
     inverse = inverse.ravel()
     return SpectrumCounts(nu[inverse], nc[inverse], rho[inverse])
+
+
+def critical_pairs_at_switches(W: np.ndarray, preacts: np.ndarray, switches: np.ndarray, half_window: int = 15,
+                               eps_im: float = EPS_IM_ABLATION, c_rec: np.ndarray | None = None) -> np.ndarray:
+    """n_s = Σ_{t=s−hw}^{s+hw−1} n_critical(J_t) for every switch s except the last (§4.10 b, §6 D8–D9).
+
+    ``preacts`` (n, H) are a_1..a_n of a run (row i is the step into state i).  J_t, the step from state t to
+    t+1, is diag(1[a_{t+1} > 0])·diag(c_rec)·W; windows are clipped to t ∈ [0, n−2], never wrapped."""
+    n = len(preacts)
+    sw = np.asarray(switches, dtype=int)[:-1]
+    if not len(sw) or n < 2:
+        return np.zeros(0)
+    wins = [np.arange(max(s - half_window, 0), min(s + half_window, n - 1)) for s in sw]
+    need = np.unique(np.concatenate(wins)) if wins else np.zeros(0, dtype=int)
+    counts = np.zeros(n - 1)
+    if len(need):
+        counts[need] = count_spectra(W, preacts[need + 1] > 0, eps_im=eps_im, c_rec=c_rec).n_critical
+    return np.array([counts[w].sum() for w in wins], dtype=float)

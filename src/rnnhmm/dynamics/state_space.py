@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .pca import PCA, fit_pca
+from .pca import PCA, PCA_GLOBAL, PCA_LOADINGS, fit_pca
 from .registry import Analysis, AnalysisContext
-from .simulate import Network
+from .simulate import Network, contraction_rate, noisy_run
 
 DEFAULTS = {
     "warmup": 100,
@@ -23,39 +23,6 @@ DEFAULTS = {
     "input_steps": 500,
     "sigma": 1.0,
 }
-
-
-def noisy_run(net: Network, rng: np.random.Generator, steps: int, warmup: int, sigma: float = 1.0) -> np.ndarray:
-    """One trajectory from h_0 = 0: states after ``warmup`` discarded steps, shape (steps, H)."""
-    x = net.noise(rng, warmup + steps, 1, sigma)
-    return net.run(np.zeros(net.hidden), x)[warmup:, 0]
-
-
-def contraction_rate(norms: np.ndarray, window: int = 100) -> float:
-    """κ = exp(slope of log mean ‖h_n‖ over the last ``window`` no-input steps), for norms (T, n).
-
-    κ < 1: the rollouts contract towards the origin; 0 when they reach it in finite time."""
-    tail = np.asarray(norms)[-min(window, len(norms)):]
-    with np.errstate(divide="ignore"):
-        logn = np.log(tail.mean(axis=1))
-    finite = np.isfinite(logn)
-    if finite.sum() < 2:
-        return 0.0
-    return float(np.exp(np.polyfit(np.arange(len(logn))[finite], logn[finite], 1)[0]))
-
-
-def load_pca(folder) -> PCA:
-    """The σ = 1 PCA written by this analysis (pca_loadings.csv, pca_global.csv in ``folder``), so other
-    analyses of the same model project onto the same axes."""
-    from pathlib import Path
-
-    from ..io import read_table
-
-    folder = Path(folder)
-    load = read_table(folder / "pca_loadings.csv")
-    comps = load[[c for c in load.columns if c.startswith("pc")]].to_numpy().T
-    evr = read_table(folder / "pca_global.csv")["evr"].to_numpy()
-    return PCA(load["mean"].to_numpy(), comps, evr[:len(comps)])
 
 
 def _traj_frame(states: np.ndarray, pca: PCA, net: Network) -> pd.DataFrame:
@@ -99,7 +66,7 @@ def global_dynamics(ctx: AnalysisContext) -> dict[str, pd.DataFrame]:
     loadings = pd.DataFrame(pca.components.T, columns=[f"pc{i + 1}" for i in range(pca.components.shape[0])])
     loadings.insert(0, "unit", np.arange(net.hidden))
     loadings.insert(1, "mean", pca.mean)
-    return {"pca_global.csv": evr, "pca_loadings.csv": loadings, "traj_noinput.parquet": traj_noinput,
+    return {PCA_GLOBAL: evr, PCA_LOADINGS: loadings, "traj_noinput.parquet": traj_noinput,
             "traj_input.parquet": traj_input, "endpoint.csv": endpoint_tbl}
 
 

@@ -41,3 +41,20 @@ def switch_stats(o: np.ndarray) -> SwitchStats:
     mean_d = float(d.mean()) if len(d) else float("nan")
     cv = float(d.std() / d.mean()) if len(d) > 1 else float("nan")
     return SwitchStats(n, len(s), len(s) / max(n - 1, 1), tr, mean_d, cv)
+
+
+def dwell_windows(o: np.ndarray, source: int, pre_window: int):
+    """Pre-switch and core step indices of the complete dwells in ``source`` that end by leaving it.
+
+    A dwell runs from switch s_k to s_{k+1} − 1; its core is its middle third; its pre-switch window is
+    [s_{k+1} − pre_window, s_{k+1} − 1], clipped to the dwell."""
+    s = switch_times(o)
+    pre, core = [], []
+    for start, end in zip(s[:-1], s[1:], strict=False):
+        if o[start] != source:
+            continue
+        length = end - start
+        pre.append(np.arange(max(start, end - pre_window), end))
+        core.append(np.arange(start + length // 3, start + max(2 * length // 3, length // 3 + 1)))
+    none = np.zeros(0, dtype=int)
+    return np.concatenate([none, *pre]), np.concatenate([none, *core]), len(pre)
