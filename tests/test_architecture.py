@@ -103,6 +103,17 @@ def test_an_analysis_job_runs_its_own_analysis_only(tmp_path):
     assert out.strip() == "[]"
 
 
+def test_no_analysis_imports_another():
+    """Analyses share the machinery of rnnhmm.dynamics (simulate, regions, locate, ...), never each other's
+    module, so editing one analysis reruns that analysis (and those declared after it) only."""
+    from rnnhmm.plan import analyses
+
+    names = set(analyses.names())
+    for a in names:
+        others = {Path(f).stem for f in codedeps.dependencies(f"dynamics/{a}.py")} & names - {a}
+        assert others == set(), (a, others)
+
+
 def test_the_cli_imports_only_the_stage_it_runs():
     probe = ("import sys; from rnnhmm import cli; cli.build_parser('train'); "
              "print(sorted(m for m in sys.modules if m.startswith('rnnhmm.stages.')))")
@@ -274,31 +285,33 @@ def test_editing_the_simulator_reruns_analyses_figures_and_claims_only(finished)
 
 
 def figures_running(module: str) -> set[str]:
-    """The figures whose code includes ``module`` (a figure module, e.g. 'figures/fig4_local_dynamics.py'):
-    the figure itself and those that draw with its panels."""
+    """The figures whose code includes ``module`` (e.g. 'figures/panels_local.py')."""
     from rnnhmm import figures
 
     return {f for f in figures.FIGURES if module in stage_closure("figure", f"figures/{f}.py")}
 
 
-def test_figures_share_code_only_by_importing_a_figure_module():
-    assert figures_running("figures/fig11_readout_alignment.py") == {"fig11_readout_alignment"}
-    assert figures_running("figures/fig4_local_dynamics.py") == {"fig4_local_dynamics", "fig10_compositional",
-                                                                 "figS6_local_dynamics_all"}
+def test_no_figure_imports_another():
+    """Figures share panels through figures/panels_*.py, never another figure's module, so editing one
+    figure module reruns that figure only."""
+    from rnnhmm import figures
+
+    for f in figures.FIGURES:
+        assert figures_running(f"figures/{f}.py") == {f}, f
+    assert figures_running("figures/panels_local.py") == {"fig4_local_dynamics", "fig10_compositional",
+                                                          "figS6_local_dynamics_all"}
 
 
 @pytest.mark.workflow
 @pytest.mark.parametrize("figure", ["fig11_readout_alignment", "fig4_local_dynamics"])
 def test_editing_one_figure_reruns_that_figure_and_the_report_only(finished, figure):
-    """A figure's edit reruns the figure (and the figures that draw its panels with its code) and the
-    report pages, nothing else."""
     restore = edited(finished, f"src/rnnhmm/figures/{figure}.py")
     try:
         jobs = planned(finished)
     finally:
         restore()
     assert {r for r, _ in jobs} == {"all", "figure", "report_pages"}, jobs
-    assert {w["figure"] for r, w in jobs if r == "figure"} == figures_running(f"figures/{figure}.py")
+    assert [w["figure"] for r, w in jobs if r == "figure"] == [figure]
 
 
 @pytest.mark.workflow
@@ -334,13 +347,16 @@ def test_an_analysis_run_by_hand_writes_what_its_rule_wrote(finished, tmp_path):
     cfg = yaml.safe_load((finished / "config.yaml").read_text())
     spec = plan.reference(cfg["presets"]["smoke"], "chain2")
     folder = finished / plan.analysis_dir("smoke", "residency", spec)
-    before = {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.endswith(".meta.json")}
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")
+              and not p.name.endswith(".meta.json")}
     res = run_cli("analyze", "residency", "--preset", "smoke", "--model", spec.id, "--threads", "1", cwd=finished)
     try:
         assert res.returncode == 0, res.stderr[-3000:]
-        after = {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.endswith(".meta.json")}
+        after = {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")
+                 and not p.name.endswith(".meta.json")}
         assert after == before
-        side = json.loads((folder / f"{sorted(before)[0]}.meta.json").read_text())
+        assert "residency_states.parquet" in after
+        side = json.loads((folder / "residency_states.parquet.meta.json").read_text())
         assert side["config"]["model"] == spec.fields()
     finally:
         # the by-hand run rewrote the folder's files (same bytes, newer): mark the run current again

@@ -175,7 +175,7 @@ def outcome(value, criterion: str, passed) -> Outcome:
 
 # ---------------------------------------------------------------------- C1
 def _metric(t: Tables, name: str) -> float:
-    m = t.table("evaluate", "eval_metrics.csv", ("T_eval", "metric", "value"))
+    m = t.table("evaluate", plan.eval_file("metrics"), ("T_eval", "metric", "value"))
     sel = m.loc[(m["T_eval"] == t.train_len) & (m["metric"] == name), "value"]
     return _f(sel.iloc[0]) if len(sel) else NAN
 
@@ -260,7 +260,7 @@ def phase_sets_symbol(t: Tables) -> Outcome:
 
 
 # ---------------------------------------------------------------------- C4 (and C7)
-SUMMARY_COLUMNS = ("region", "n_states", "mean_rt", "mean_unstable")  # residency.summarize
+SUMMARY_COLUMNS = ("region", "n_states", "mean_rt", "mean_unstable")  # regions.summarize
 
 
 def _region(summary, region: str) -> tuple[int, float, float]:
@@ -477,7 +477,7 @@ def pair_name(a: int, b: int) -> str:
 
 def switching_pairs(t: Tables) -> list[str]:
     """Output pairs the HMM switches between: an off-diagonal analytic output-transition p > 0."""
-    tr = t.table("evaluate", "eval_transmat.csv", ("T_eval", "source", "from", "to", "p"))
+    tr = t.table("evaluate", plan.eval_file("transmat"), ("T_eval", "source", "from", "to", "p"))
     sel = tr[(tr["source"] == "hmm_analytic") & (tr["T_eval"] == t.train_len) & (tr["from"] != tr["to"])
              & (tr["p"].astype(float) > 0)]
     return sorted({pair_name(a, b) for a, b in zip(sel["from"], sel["to"], strict=True)})
@@ -570,7 +570,7 @@ def _on_iid(measure: Callable[..., Outcome]) -> Callable[[Tables], Outcome]:
     return lambda t: measure(t, "iid")
 
 
-_EVAL = (("evaluate", "eval_metrics.csv"),)
+_EVAL = (("evaluate", plan.eval_file("metrics")),)
 CHECKS: tuple[Check, ...] = (
     Check("C1", "matched_distance", REFERENCE_HMMS, _EVAL, "euclid_rnn_mean, euclid_base_mean, euclid_iid_mean",
           matched_distance, iid=_on_iid(matched_distance)),
@@ -614,10 +614,10 @@ CHECKS: tuple[Check, ...] = (
     Check("C6", "resonant_noise", REFERENCE_HMMS, (("noise_sweep", "noise_sweep.csv"),),
           "sigma, sinkhorn_div", resonant_noise),
     Check("C7", "orbits_per_pair", COMPOSITIONAL_HMMS,
-          (("evaluate", "eval_transmat.csv"), ("compositional", "subspace_segments.csv")),
+          (("evaluate", plan.eval_file("transmat")), ("compositional", "subspace_segments.csv")),
           "hmm_analytic p; run pca n_two_way", orbits_per_pair),
     Check("C7", "pair_cluster_share", COMPOSITIONAL_HMMS,
-          (("evaluate", "eval_transmat.csv"), ("compositional", "subspace_residency_summary.csv")),
+          (("evaluate", plan.eval_file("transmat")), ("compositional", "subspace_residency_summary.csv")),
           "hmm_analytic p; pair, region, n_states", pair_cluster_share),
     Check("C7", "readout_tilt", CHAIN_HMMS, (("readout", "readout_summary.csv"),), "M, p_bar", readout_tilt,
           pooled="chains"),

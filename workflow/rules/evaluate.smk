@@ -2,7 +2,7 @@
 # (rnnhmm.floor), then one aggregation job per preset that writes the grid tables the figures read
 # (results/{preset}/evaluate/summary/).
 
-EVAL_FILES = [f"eval_{t}.csv" for t in ("metrics", "distance", "transmat", "freq_vol", "training")]
+EVAL_FILES = [plan.eval_file(t) for t in plan.EVAL_TABLES]
 
 
 rule evaluate:

@@ -5,7 +5,9 @@
   render(ctx) -> matplotlib Figure     reads those tables only; never trains or analyses
 
 Every module named ``fig*.py`` in this package is a figure: ``FIGURES`` maps each target name to its
-module; the workflow asks for every entry, and the generic figure rule renders any of them.  The
+module; the workflow asks for every entry, and the generic figure rule renders any of them.  Panels
+that several figures draw live in ``panels_*.py`` (a figure never imports another figure), and
+``style.py`` holds the common look, so an edit of one figure module reruns that figure only.  The
 workflow plans figures from rnnhmm.plan.figures, which reads the names, captions and READS without
 importing a figure module (or matplotlib).
 """

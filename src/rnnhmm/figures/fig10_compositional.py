@@ -16,7 +16,7 @@ from .. import plan
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
-from .fig4_local_dynamics import REGION_ORDER, draw_rt
+from .panels_local import REGION_ORDER, draw_rt
 from .style import (
     OUTPUT_COLORS,
     OUTPUT_NAMES,

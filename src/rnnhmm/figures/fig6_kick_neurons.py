@@ -16,22 +16,11 @@ from matplotlib.colors import TwoSlopeNorm
 
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_NAMES, blank, drawable, finite_max, fmt, note, panel_label
+from .panels_kick import group_title
+from .style import blank, drawable, finite_max, fmt, note, panel_label
 
 READS = {"analyses": ["kick_neurons"], "hmms": ["chain2"]}
 ANALYSIS = READS["analyses"][0]
-
-
-def group_title(g: dict) -> str:
-    """'group 1 (leaves O1), effect 0.62, z = 8.1' plus a flag when the group is not significant."""
-    src = OUTPUT_NAMES.get(g.get("source"), "?")
-    text = f"group {g.get('group')} (leaves {src})"
-    if g.get("found"):
-        z = g.get("z")
-        text += f": effect {fmt(g['effect'])}" + (f", z = {fmt(z, '.1f')}" if z is not None else "")
-        if not g.get("significant"):
-            text += " (not significant)"
-    return text
 
 
 def render(ctx: FigureContext):

@@ -21,7 +21,7 @@ from .. import plan
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
-from .fig2_global_dynamics import RAY_STYLE, draw_fixed_points, origin_row, pc_labels
+from .panels_global import RAY_STYLE, draw_fixed_points, origin_row, pc_labels
 from .style import RUNAWAY, finite, is_finite, note, panel_label
 
 READS = {"analyses": ["state_space", "fixed_points"]}

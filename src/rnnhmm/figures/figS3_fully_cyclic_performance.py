@@ -14,7 +14,7 @@ import numpy as np
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .figS2_grid_transmat import heat, matrix
+from .panels_grid import heat, matrix
 from .style import errbar, note, panel_label
 
 HMMS = ["fully3", "cyclic4"]

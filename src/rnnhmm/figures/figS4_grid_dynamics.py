@@ -14,7 +14,7 @@ from .. import plan
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
-from .fig2_global_dynamics import contour_failure, draw_contours, draw_noinput, endpoint, scatter_by_output
+from .panels_global import contour_failure, draw_contours, draw_noinput, endpoint, scatter_by_output
 from .style import drawable, note
 
 READS = {"analyses": ["state_space", "orbits"], "hmms": ["chain2", "chain3", "chain4", "chain5"], "select": "reference_seed"}

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from ..plan.figures import evolution_models
 from . import FigureContext
-from .fig3_training_emergence import (
+from .panels_emergence import (
     caption_note,
     draw_dh2,
     draw_fractions,
     draw_losses,
     draw_stack,
     draw_tr,
-    evolution_models,
     load,
 )
 from .style import note

@@ -9,7 +9,7 @@ from .. import plan
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
-from .fig4_local_dynamics import draw_row, draw_rt, draw_unstable_by_region
+from .panels_local import draw_row, draw_rt, draw_unstable_by_region
 from .style import note
 
 READS = [{"analyses": ["residency"], "hmms": ["chain3", "chain4", "chain5", "fully3", "cyclic4"]},

@@ -8,11 +8,12 @@ import matplotlib.pyplot as plt
 from .. import plan
 from ..plan.figures import models as selected
 from . import FigureContext
-from .fig5_noise_sensitivity import ANALYSIS, draw_spread, draw_traj_panels
+from .panels_noise import draw_spread, draw_traj_panels
 from .style import note
 
 READS = {"analyses": ["noise_sensitivity"], "hmms": ["chain3", "chain4", "chain5"]}
 CHAINS = READS["hmms"]
+ANALYSIS = READS["analyses"][0]
 
 
 def models(preset_cfg: dict):

@@ -16,8 +16,8 @@ from .. import plan
 from ..io import read_json, read_npz
 from ..plan.figures import models as selected
 from . import FigureContext
-from .fig6_kick_neurons import group_title
-from .fig7_connectivity import draw_pair
+from .panels_connectivity import draw_pair
+from .panels_kick import group_title
 from .style import note
 
 READS = {"analyses": ["kick_neurons", "connectivity"], "hmms": ["chain3", "chain4", "chain5", "fully3"]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import FigureContext
-from .fig9_ablation import render_group
+from .panels_ablation import render_group
 
 READS = {"analyses": ["ablation"], "hmms": ["chain2"]}
 

@@ -17,6 +17,8 @@ HISTORY_CSV = f"{MODEL_DIR}/history.csv"
 META_JSON = f"{MODEL_DIR}/meta.json"
 CHECKPOINTS_DIR = f"{MODEL_DIR}/checkpoints"
 EVAL_DIR = "results/{preset}/evaluate/{hmm}/h{hidden}_d{dim}/seed{seed}"
+EVAL_TABLES = ("metrics", "distance", "transmat", "freq_vol", "training")  # one model's evaluation (rule evaluate)
+EVAL_FILE = "eval_{table}.csv"  # each of EVAL_TABLES in EVAL_DIR
 EVAL_SUMMARY_FILE = "results/{preset}/evaluate/summary/{table}"  # over all models (rule evaluate_summary)
 EVAL_SUMMARY_TABLES = ("metrics.csv", "distance.csv", "transmat.csv", "freq_vol.csv", "training.csv",
                        "histories.csv", "grid_summary.csv", "grid_transmat.csv", "hmm_band.csv")
@@ -158,6 +160,13 @@ def model_dir(preset: str, spec: ModelSpec) -> str:
 
 def eval_dir(preset: str, spec: ModelSpec) -> str:
     return EVAL_DIR.format(preset=preset, **spec.fields())
+
+
+def eval_file(table: str) -> str:
+    """The file name of one of a model's evaluation tables (EVAL_TABLES), e.g. 'eval_metrics.csv'."""
+    if table not in EVAL_TABLES:
+        raise KeyError(f"unknown evaluation table {table!r}; known: {', '.join(EVAL_TABLES)}")
+    return EVAL_FILE.format(table=table)
 
 
 def eval_summary_file(preset: str, table: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from . import add_by_hand, add_params, add_threads, log, need_paths, set_threads, stage_params
 
 HELP = "emission statistics of a trained RNN vs its HMM"
-REQUIRED = ("base_seed", "model", "n_sequences")
+REQUIRED = ("base_seed", "model", "n_sequences", "grid_seq_len", "match", "sigma", "tau", "blur", "scaling")
 
 
 def add_arguments(s) -> None:
@@ -26,6 +26,7 @@ def run(args) -> None:
     from .. import io
     from ..evaluate import eval_lengths, evaluate_model
     from ..hmm import load_hmm_file
+    from ..plan import eval_file
 
     p = stage_params(args)
     need_paths(args, "hmm_file", "model_file", "out_dir")
@@ -36,17 +37,17 @@ def run(args) -> None:
     m = p["model"]
     keys = {k: m[k] for k in ("hmm", "hidden", "dim", "seed")}
     train_len = int(data["train"].shape[1])
-    lengths = eval_lengths(train_len, p.get("grid_seq_len"))
+    lengths = eval_lengths(train_len, p["grid_seq_len"])
     history = io.read_table(Path(args.model_file).parent / "history.csv")
     tables = evaluate_model(model, hmm, keys, n=int(p["n_sequences"]), lengths=lengths, base_seed=int(p["base_seed"]),
-                            attempt=int(p.get("attempt", 0)), sigma=float(p.get("sigma", 1.0)),
-                            tau=float(p.get("tau", 1.0)), match=p.get("match"), test_set=data["test"],
-                            blur=float(p.get("blur", 0.2)), scaling=float(p.get("scaling", 0.5)), history=history)
+                            attempt=int(p.get("attempt", 0)), sigma=float(p["sigma"]), tau=float(p["tau"]),
+                            match=p["match"], test_set=data["test"], blur=float(p["blur"]),
+                            scaling=float(p["scaling"]), history=history)
     out = Path(args.out_dir)
     record = io.provenance(p, started)
     for name, df in tables.items():
-        io.write_table(out / f"eval_{name}.csv", df)
-        io.write_sidecar(out / f"eval_{name}.csv", record)
+        io.write_table(out / eval_file(name), df)
+        io.write_sidecar(out / eval_file(name), record)
     d = tables["distance"]
     for _, r in d.iterrows():
         log.info("%s T=%d: matched distance RNN %.3f ± %.3f (%d it), HMM baseline %.3f ± %.3f (%d it)", m["hmm"],

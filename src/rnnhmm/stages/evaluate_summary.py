@@ -23,18 +23,18 @@ def run(args) -> None:
 
     from .. import io
     from ..evaluate import summarise
-    from ..plan import ModelSpec, eval_dir, floor_file, model_dir
+    from ..plan import EVAL_TABLES, HISTORY_CSV, ModelSpec, eval_dir, eval_file, floor_file
 
     p = stage_params(args)
     need_paths(args, "out_dir")
     started = time.time()
-    parts: dict[str, list] = {k: [] for k in ("metrics", "distance", "transmat", "freq_vol", "training", "histories")}
+    parts: dict[str, list] = {k: [] for k in (*EVAL_TABLES, "histories")}
     for m in p["models"]:
         spec = ModelSpec(**m)
         d = Path(eval_dir(p["preset"], spec))
-        for name in ("metrics", "distance", "transmat", "freq_vol", "training"):
-            parts[name].append(io.read_table(d / f"eval_{name}.csv"))
-        hist = io.read_table(Path(model_dir(p["preset"], spec)) / "history.csv")
+        for name in EVAL_TABLES:
+            parts[name].append(io.read_table(d / eval_file(name)))
+        hist = io.read_table(HISTORY_CSV.format(preset=p["preset"], **spec.fields()))
         parts["histories"].append(hist.assign(**m)[list(m) + list(hist.columns)])
     hmms = sorted({m["hmm"] for m in p["models"]})
     parts["floors"] = [io.read_table(floor_file(p["preset"], h)) for h in hmms]
