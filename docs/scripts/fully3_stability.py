@@ -1,0 +1,123 @@
+"""Why does fully3's validation loss rise after it learns (issue: training like the paper)?
+
+Trains fully3 with a preset's settings (default: laptop) through the pipeline's own ``rnnhmm.train``
+and data (the HMM file's sampling), once per Sinkhorn backend, checkpointing every ``--every``
+epochs, and measures on each checkpoint the spectral radius ρ(W) of the recurrent matrix and the
+norm of W.  Writes one table per run (epoch, train and validation loss, pre-clip gradient norm,
+ρ(W), ‖W‖₂) and prints a summary:
+
+    python docs/scripts/fully3_stability.py --out /tmp/fully3 --backends fast geomloss
+    python docs/scripts/fully3_stability.py --out /tmp/fully3 --epochs 300 --backends fast
+
+Each run is a separate process (``--one``), so two runs use the two cores at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "src"))
+
+
+def data(preset: str, config_file: Path):
+    from rnnhmm import config as slices
+    from rnnhmm.hmm import build_hmm
+    from rnnhmm.rng import numpy_rng
+
+    cfg = slices.validate({**yaml.safe_load(config_file.read_text()), "preset": preset})
+    p = slices.hmm_params(cfg, preset, "fully3")
+    hmm = build_hmm(p["name"], p["spec"])
+    d = p["data"]
+    # the same draw as `rnnhmm hmm` (stage hmm): one stream for all splits, cut in order
+    _, out = hmm.sample(d["n_train"] + d["n_val"] + d["n_test"], int(p["seq_len"]),
+                        numpy_rng(p["base_seed"], p["name"], "data"))
+    return cfg, out[:d["n_train"]], out[d["n_train"]:d["n_train"] + d["n_val"]]
+
+
+def one(args) -> None:
+    """One training run (in its own process) and its checkpoint spectra."""
+    import pandas as pd
+    import torch
+
+    from rnnhmm import config as slices
+    from rnnhmm import io, plan
+    from rnnhmm.train import ModelKey, TrainConfig, train
+
+    torch.set_num_threads(1)
+    cfg, y_train, y_val = data(args.preset, args.config)
+    pcfg = cfg["presets"][args.preset]
+    spec = plan.reference(pcfg, "fully3")
+    t = copy.deepcopy(slices.train_params(cfg, args.preset, spec)["train"])
+    t.update(sinkhorn_backend=args.backend, betas=tuple(t["betas"]), device="cpu",
+             checkpoint_epochs=tuple(range(args.every, (args.epochs or t["epochs"]) + 1, args.every)))
+    if args.epochs:
+        t["epochs"] = args.epochs
+    out = Path(args.out) / args.backend
+    key = ModelKey("fully3", spec.hidden, spec.dim, spec.seed, cfg["base_seed"])
+    summary = train(key, TrainConfig(**t), y_train, y_val, out)
+    hist = io.read_table(out / "history.csv")
+    rows = []
+    for f in sorted((out / "checkpoints").glob("epoch*.pt"), key=lambda p: int(p.stem[5:])):
+        W = io.load_torch(f)["final"]["W"].double().numpy()
+        rows.append({"epoch": int(f.stem[5:]), "rho_W": float(np.abs(np.linalg.eigvals(W)).max()),
+                     "norm2_W": float(np.linalg.norm(W, 2))})
+    table = hist.merge(pd.DataFrame(rows), on="epoch", how="left")
+    table.to_csv(out / "stability.csv", index=False)
+    json.dump(summary, open(out / "summary.json", "w"), indent=1)
+
+
+def report(out: Path, backends: list[str]) -> None:
+    import pandas as pd
+
+    print("| backend | epochs | best val (epoch) | final val | val at 100 / 200 / 300 / 400 | first ρ(W) > 1 | "
+          "ρ(W) at best / last | mean pre-clip grad norm, epochs 1-100 / last 100 |")
+    print("|---|---:|---|---:|---|---:|---|---|")
+    for b in backends:
+        t = pd.read_csv(out / b / "stability.csv")
+        best = t.loc[t["val_loss"].idxmin()]
+        ck = t.dropna(subset=["rho_W"])
+        above = ck[ck["rho_W"] > 1.0]
+        at = [t.loc[t["epoch"] == e, "val_loss"] for e in (100, 200, 300, 400)]
+        near = ck.iloc[(ck["epoch"] - best["epoch"]).abs().argsort()[:1]]
+        print(f"| {b} | {int(t['epoch'].max())} | {best['val_loss']:.3f} ({int(best['epoch'])}) | "
+              f"{t['val_loss'].iloc[-1]:.3f} | {' / '.join(f'{v.iloc[0]:.2f}' if len(v) else '—' for v in at)} | "
+              f"{int(above['epoch'].iloc[0]) if len(above) else 'never'} | "
+              f"{near['rho_W'].iloc[0]:.3f} / {ck['rho_W'].iloc[-1]:.3f} | "
+              f"{t['grad_norm_preclip_mean'].head(100).mean():.1f} / {t['grad_norm_preclip_mean'].tail(100).mean():.1f} |")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="folder of the runs (one subfolder per backend)")
+    ap.add_argument("--preset", default="laptop", help="the preset whose fully3 training is repeated")
+    ap.add_argument("--config", type=Path, default=REPO / "config.yaml", help="the workflow's config file")
+    ap.add_argument("--backends", nargs="+", default=["fast", "geomloss"], help="Sinkhorn backends to compare")
+    ap.add_argument("--epochs", type=int, default=0, help="epochs (default: the preset's)")
+    ap.add_argument("--every", type=int, default=10, help="checkpoint (and ρ(W)) every this many epochs")
+    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: run one backend
+    ap.add_argument("--report", action="store_true", help="only print the summary of finished runs")
+    args = ap.parse_args(argv)
+    if args.one:
+        args.backend = args.one
+        one(args)
+        return
+    if not args.report:
+        procs = [subprocess.Popen([sys.executable, __file__, "--one", b, "--out", args.out, "--preset", args.preset,
+                                   "--config", str(args.config), "--epochs", str(args.epochs), "--every",
+                                   str(args.every)]) for b in args.backends]
+        if any(p.wait() for p in procs):
+            sys.exit("a run failed")
+    report(Path(args.out), args.backends)
+
+
+if __name__ == "__main__":
+    main()
