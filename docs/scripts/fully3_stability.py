@@ -7,7 +7,7 @@ norm of W.  Writes one table per run (epoch, train and validation loss, pre-clip
 ρ(W), ‖W‖₂) and prints a summary:
 
     python docs/scripts/fully3_stability.py --out /tmp/fully3 --backends fast geomloss
-    python docs/scripts/fully3_stability.py --out /tmp/fully3 --epochs 300 --backends fast
+    python docs/scripts/fully3_stability.py --out /tmp/fully3 --backends fast --threads 2
 
 Each run is a separate process (``--one``), so two runs use the two cores at once.
 """
@@ -52,7 +52,7 @@ def one(args) -> None:
     from rnnhmm import io, plan
     from rnnhmm.train import ModelKey, TrainConfig, train
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     cfg, y_train, y_val = data(args.preset, args.config)
     pcfg = cfg["presets"][args.preset]
     spec = plan.reference(pcfg, "fully3")
@@ -61,7 +61,7 @@ def one(args) -> None:
              checkpoint_epochs=tuple(range(args.every, (args.epochs or t["epochs"]) + 1, args.every)))
     if args.epochs:
         t["epochs"] = args.epochs
-    out = Path(args.out) / args.backend
+    out = Path(args.out) / run_name(args.backend, args.threads)
     key = ModelKey("fully3", spec.hidden, spec.dim, spec.seed, cfg["base_seed"])
     summary = train(key, TrainConfig(**t), y_train, y_val, out)
     hist = io.read_table(out / "history.csv")
@@ -75,13 +75,19 @@ def one(args) -> None:
     json.dump(summary, open(out / "summary.json", "w"), indent=1)
 
 
-def report(out: Path, backends: list[str]) -> None:
+def run_name(backend: str, threads: int) -> str:
+    """A run's folder: the backend, and the torch thread count where it is not 1 (the laptop rule's)."""
+    return backend if threads == 1 else f"{backend}-t{threads}"
+
+
+def report(out: Path, backends: list[str], threads: int = 1) -> None:
     import pandas as pd
 
     print("| backend | epochs | best val (epoch) | final val | val at 100 / 200 / 300 / 400 | first ρ(W) > 1 | "
           "ρ(W) at best / last | mean pre-clip grad norm, epochs 1-100 / last 100 |")
     print("|---|---:|---|---:|---|---:|---|---|")
     for b in backends:
+        b = run_name(b, threads)
         t = pd.read_csv(out / b / "stability.csv")
         best = t.loc[t["val_loss"].idxmin()]
         ck = t.dropna(subset=["rho_W"])
@@ -103,6 +109,7 @@ def main(argv=None) -> None:
     ap.add_argument("--backends", nargs="+", default=["fast", "geomloss"], help="Sinkhorn backends to compare")
     ap.add_argument("--epochs", type=int, default=0, help="epochs (default: the preset's)")
     ap.add_argument("--every", type=int, default=10, help="checkpoint (and ρ(W)) every this many epochs")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per run (the laptop rule uses 1)")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: run one backend
     ap.add_argument("--report", action="store_true", help="only print the summary of finished runs")
     args = ap.parse_args(argv)
@@ -113,10 +120,10 @@ def main(argv=None) -> None:
     if not args.report:
         procs = [subprocess.Popen([sys.executable, __file__, "--one", b, "--out", args.out, "--preset", args.preset,
                                    "--config", str(args.config), "--epochs", str(args.epochs), "--every",
-                                   str(args.every)]) for b in args.backends]
+                                   str(args.every), "--threads", str(args.threads)]) for b in args.backends]
         if any(p.wait() for p in procs):
             sys.exit("a run failed")
-    report(Path(args.out), args.backends)
+    report(Path(args.out), args.backends, args.threads)
 
 
 if __name__ == "__main__":
