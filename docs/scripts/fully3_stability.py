@@ -9,7 +9,11 @@ norm of W.  Writes one table per run (epoch, train and validation loss, pre-clip
     python docs/scripts/fully3_stability.py --out /tmp/fully3 --backends fast geomloss
     python docs/scripts/fully3_stability.py --out /tmp/fully3 --backends fast --threads 2
 
-Each run is a separate process (``--one``), so two runs use the two cores at once.
+Each run is a separate process (``--one``), so two runs use the two cores at once.  ``--hmm`` and
+``--seeds`` repeat another HMM's training or other seeds the same way (e.g. whether chain5 leaves
+its plateau with another seed):
+
+    python docs/scripts/fully3_stability.py --out /tmp/chain5 --hmm chain5 --backends fast --seeds 1 2
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
 
 
-def data(preset: str, config_file: Path):
+def data(preset: str, config_file: Path, hmm_name: str = "fully3"):
     from rnnhmm import config as slices
     from rnnhmm.hmm import build_hmm
     from rnnhmm.rng import numpy_rng
 
     cfg = slices.validate({**yaml.safe_load(config_file.read_text()), "preset": preset})
-    p = slices.hmm_params(cfg, preset, "fully3")
+    p = slices.hmm_params(cfg, preset, hmm_name)
     hmm = build_hmm(p["name"], p["spec"])
     d = p["data"]
     # the same draw as `rnnhmm hmm` (stage hmm): one stream for all splits, cut in order
@@ -53,16 +57,17 @@ def one(args) -> None:
     from rnnhmm.train import ModelKey, TrainConfig, train
 
     torch.set_num_threads(args.threads)
-    cfg, y_train, y_val = data(args.preset, args.config)
+    cfg, y_train, y_val = data(args.preset, args.config, args.hmm)
     pcfg = cfg["presets"][args.preset]
-    spec = plan.reference(pcfg, "fully3")
+    ref = plan.reference(pcfg, args.hmm)
+    spec = plan.ModelSpec(args.hmm, ref.hidden, ref.dim, ref.seed if args.seed is None else args.seed)
     t = copy.deepcopy(slices.train_params(cfg, args.preset, spec)["train"])
     t.update(sinkhorn_backend=args.backend, betas=tuple(t["betas"]), device="cpu",
              checkpoint_epochs=tuple(range(args.every, (args.epochs or t["epochs"]) + 1, args.every)))
     if args.epochs:
         t["epochs"] = args.epochs
-    out = Path(args.out) / run_name(args.backend, args.threads)
-    key = ModelKey("fully3", spec.hidden, spec.dim, spec.seed, cfg["base_seed"])
+    out = Path(args.out) / run_name(args.backend, args.threads, args.seed)
+    key = ModelKey(args.hmm, spec.hidden, spec.dim, spec.seed, cfg["base_seed"])
     summary = train(key, TrainConfig(**t), y_train, y_val, out)
     hist = io.read_table(out / "history.csv")
     rows = []
@@ -75,19 +80,19 @@ def one(args) -> None:
     json.dump(summary, open(out / "summary.json", "w"), indent=1)
 
 
-def run_name(backend: str, threads: int) -> str:
-    """A run's folder: the backend, and the torch thread count where it is not 1 (the laptop rule's)."""
-    return backend if threads == 1 else f"{backend}-t{threads}"
+def run_name(backend: str, threads: int, seed: int | None = None) -> str:
+    """A run's folder: the backend, the torch thread count where it is not 1 (the laptop rule's) and the
+    seed where it is not the preset's reference seed."""
+    return backend + ("" if threads == 1 else f"-t{threads}") + ("" if seed is None else f"-s{seed}")
 
 
-def report(out: Path, backends: list[str], threads: int = 1) -> None:
+def report(out: Path, backends: list[str], threads: int = 1, seeds=(None,)) -> None:
     import pandas as pd
 
     print("| backend | epochs | best val (epoch) | final val | val at 100 / 200 / 300 / 400 | first ρ(W) > 1 | "
           "ρ(W) at best / last | mean pre-clip grad norm, epochs 1-100 / last 100 |")
     print("|---|---:|---|---:|---|---:|---|---|")
-    for b in backends:
-        b = run_name(b, threads)
+    for b in [run_name(b, threads, s) for b in backends for s in seeds]:
         t = pd.read_csv(out / b / "stability.csv")
         best = t.loc[t["val_loss"].idxmin()]
         ck = t.dropna(subset=["rho_W"])
@@ -110,6 +115,9 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=int, default=0, help="epochs (default: the preset's)")
     ap.add_argument("--every", type=int, default=10, help="checkpoint (and ρ(W)) every this many epochs")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run (the laptop rule uses 1)")
+    ap.add_argument("--hmm", default="fully3", help="the HMM whose reference model is trained (default fully3)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to train (default: the reference seed)")
+    ap.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # internal: the seed of --one
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: run one backend
     ap.add_argument("--report", action="store_true", help="only print the summary of finished runs")
     args = ap.parse_args(argv)
@@ -118,12 +126,15 @@ def main(argv=None) -> None:
         one(args)
         return
     if not args.report:
+        seeds = args.seeds or [None]
         procs = [subprocess.Popen([sys.executable, __file__, "--one", b, "--out", args.out, "--preset", args.preset,
                                    "--config", str(args.config), "--epochs", str(args.epochs), "--every",
-                                   str(args.every), "--threads", str(args.threads)]) for b in args.backends]
+                                   str(args.every), "--threads", str(args.threads), "--hmm", args.hmm,
+                                   *([] if s is None else ["--seed", str(s)])])
+                 for b in args.backends for s in seeds]
         if any(p.wait() for p in procs):
             sys.exit("a run failed")
-    report(Path(args.out), args.backends, args.threads)
+    report(Path(args.out), args.backends, args.threads, args.seeds or [None])
 
 
 if __name__ == "__main__":
