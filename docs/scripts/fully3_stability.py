@@ -90,7 +90,7 @@ def report(out: Path, backends: list[str], threads: int = 1, seeds=(None,)) -> N
     import pandas as pd
 
     print("| backend | epochs | best val (epoch) | final val | val at 100 / 200 / 300 / 400 | first ρ(W) > 1 | "
-          "ρ(W) at best / last | mean pre-clip grad norm, epochs 1-100 / last 100 |")
+          "ρ(W) at the checkpoint nearest the best / last | mean pre-clip grad norm, epochs 1-100 / last 100 |")
     print("|---|---:|---|---:|---|---:|---|---|")
     for b in [run_name(b, threads, s) for b in backends for s in seeds]:
         t = pd.read_csv(out / b / "stability.csv")
