@@ -84,7 +84,7 @@ def params(args) -> dict:
         _default(args, "out", plan.floor_file(preset, hmm))
         return configuration.floor_params(config, preset)
     if stage == "evaluate-summary":
-        _default(args, "out_dir", os.path.dirname(plan.eval_summary_file(preset, "x")))
+        _default(args, "out_dir", os.path.dirname(plan.EVAL_SUMMARY_FILE).format(preset=preset))
         return configuration.summary_params(config, preset)
     if stage == "figure":
         _default(args, "out", os.path.splitext(plan.figure_file(preset, args.name, "png"))[0])

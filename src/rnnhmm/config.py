@@ -74,14 +74,18 @@ def validate(config: dict) -> dict:
     """Validate ``config`` (as loaded from config.yaml, after --config overrides); return it."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(load_schema())
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(_describe(best))
     _check_semantics(config)
-    apply_defaults(config)
+    apply_defaults(config, schema)
     return config
+
+
+_NONE = object()  # "the schema gives no default" (None can be a default)
 
 
 def _resolve(node: dict, root: dict) -> dict:
@@ -103,10 +107,9 @@ def apply_defaults(config: dict, schema: dict | None = None) -> dict:
         if isinstance(value, dict):
             props = node.get("properties", {})
             for k, sub in props.items():
-                if k not in value:
-                    default = sub.get("default", _resolve(sub, root).get("default", _NONE))
-                    if default is not _NONE:
-                        value[k] = copy.deepcopy(default)
+                default = _resolve(sub, root).get("default", _NONE)  # a default beside a $ref is kept
+                if k not in value and default is not _NONE:
+                    value[k] = copy.deepcopy(default)
                 if k in value:
                     fill(sub, value[k])
             extra = node.get("additionalProperties")
@@ -120,9 +123,6 @@ def apply_defaults(config: dict, schema: dict | None = None) -> dict:
 
     fill(root, config)
     return config
-
-
-_NONE = object()
 
 
 def _check_finite(obj, path=()) -> None:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from .. import plan
 from ..plan import analyses as declared
-from ..plan.params import PARAM_RANGES, ParamError, Range, param_range  # noqa: F401  (re-exported)
 from ..plan.params import check_params as _check
 
 
@@ -35,8 +34,7 @@ class Analysis(declared.AnalysisSpec):
     @property
     def spec(self) -> declared.AnalysisSpec:
         """The declaration alone, as the workflow reads it."""
-        return declared.AnalysisSpec(self.name, self.defaults, self.needs, self.after, self.mem_mb,
-                                     self.runtime_min, self.threads)
+        return declared.AnalysisSpec(**{f.name: getattr(self, f.name) for f in fields(declared.AnalysisSpec)})
 
 @dataclass
 class AnalysisContext:

@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 
 from . import params as _params
+from .source import literal, parse, top_level
 
 DYNAMICS_DIR = Path(__file__).resolve().parents[1] / "dynamics"
 NEEDS = ("checkpoints", "history", "hmm")  # what of the model besides model.pt an analysis may read
@@ -44,17 +45,10 @@ class AnalysisSpec:
         return f"dynamics/{self.name}.py"
 
 
-def _top_level(tree: ast.Module, name: str) -> ast.expr | None:
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return node.value
-    return None
-
-
 def read(path: Path) -> AnalysisSpec | None:
     """The declaration of the analysis in ``path``, or None when the module declares no ``ANALYSIS``."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    call = _top_level(tree, "ANALYSIS")
+    tree = parse(path)
+    call = top_level(tree, "ANALYSIS")
     if call is None:
         return None
     where = f"{path.name}: ANALYSIS"
@@ -66,16 +60,12 @@ def read(path: Path) -> AnalysisSpec | None:
         if kw.arg == "run":
             continue
         if kw.arg == "defaults" and isinstance(kw.value, ast.Name):
-            value = _top_level(tree, kw.value.id)
+            value = top_level(tree, kw.value.id)
             if value is None:
                 raise RuntimeError(f"{where}: defaults={kw.value.id} is not assigned at the module's top level")
         else:
             value = kw.value
-        try:
-            fields[kw.arg] = ast.literal_eval(value)
-        except ValueError:
-            raise RuntimeError(f"{where}: {kw.arg} must be a literal (numbers, strings, lists, dicts), as the "
-                               f"workflow reads it without importing the module; got {ast.unparse(value)[:80]}") from None
+        fields[kw.arg] = literal(value, f"{where}: {kw.arg}")
     spec = AnalysisSpec(**fields)
     if spec.name != path.stem:
         raise RuntimeError(f"{where}: name '{spec.name}' must be the module's name '{path.stem}'")

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from . import ModelSpec, analysis_dir, eval_summary_file, expand_grid, hmms_in, is_evolution, reference_models
+from .source import literal, parse, top_level
 
 FIGURES_DIR = Path(__file__).resolve().parents[1] / "figures"
 PACKAGE = "rnnhmm.figures"
@@ -66,8 +67,7 @@ def report_subcategory(name: str) -> str:
 @cache
 def _tree(name: str) -> ast.Module:
     _known(name)
-    path = FIGURES_DIR / f"{name}.py"
-    return ast.parse(path.read_text(), filename=str(path))
+    return parse(FIGURES_DIR / f"{name}.py")
 
 
 def caption(name: str) -> str:
@@ -91,15 +91,10 @@ def check_reads(where: str, reads) -> list[dict]:
 
 @cache
 def _reads(name: str) -> tuple:
-    for node in _tree(name).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "READS" for t in node.targets):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                raise RuntimeError(f"figures/{name}.py: READS must be a literal (the workflow reads it without "
-                                   "importing the module)") from None
-            return tuple(check_reads(f"figures/{name}.py", value))
-    raise RuntimeError(f"figures/{name}.py declares no READS (what it reads)")
+    value = top_level(_tree(name), "READS")
+    if value is None:
+        raise RuntimeError(f"figures/{name}.py declares no READS (what it reads)")
+    return tuple(check_reads(f"figures/{name}.py", literal(value, f"figures/{name}.py: READS")))
 
 
 def reads(name: str) -> list[dict]:
