@@ -28,10 +28,10 @@ def epoch_times(backend: str, seq_len: int, n_train: int, n_val: int, epochs: in
     hmm = build_hmm("chain2", {"transitions": {"kind": "target_prob", "n_states": 2, "target": 0.05},
                                "emissions": {"kind": "linear"}})
     _, out = hmm.sample(n_train + n_val, seq_len, np.random.default_rng(0))
-    y_train, y_val = tr.one_hot_flat(out[:n_train]).to(dev), tr.one_hot_flat(out[n_train:]).to(dev)
+    y_train, y_val = tr.one_hot_flat(out[:n_train], 3).to(dev), tr.one_hot_flat(out[n_train:], 3).to(dev)
     key = tr.ModelKey("chain2", 150, 100, 0, 1)
     cfg = tr.TrainConfig(epochs=epochs + 1, batch_size=4096, clip=0.9, sinkhorn_backend=backend, device="cuda")
-    model = NoiseRNN(150, 100, generator=key.torch_gen("init")).to(dev)
+    model = NoiseRNN(150, 100, 3, generator=key.torch_gen("init")).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.9))
     torch.cuda.reset_peak_memory_stats()
     times, val = [], float("nan")

@@ -40,7 +40,7 @@ def score(preset: str, hmm_name: str, hidden: int, dim: int, seed: int, epoch: i
           steps: int) -> dict:
     ckpt = Path(f"results/{preset}/models/{hmm_name}/h{hidden}_d{dim}/seed{seed}/checkpoints/epoch{epoch}.pt")
     obj = io.load_torch(ckpt, io.MODEL_FORMAT)
-    model = NoiseRNN(hidden, dim)
+    model = NoiseRNN(hidden, dim, 3)
     model.load_state_dict(obj["final"])
     hmm, _ = load_hmm_file(f"results/{preset}/hmm/{hmm_name}.npz")
     keys = {"hmm": hmm_name, "hidden": hidden, "dim": dim, "seed": seed}

@@ -72,7 +72,7 @@ def _clouds(b, t_len, seed=0):
     _, out = hmm.sample(b, t_len, np.random.default_rng(seed))
     y = torch.nn.functional.one_hot(torch.as_tensor(out, dtype=torch.long), 3).float().reshape(b, -1)
     g = torch.Generator().manual_seed(seed)
-    model = NoiseRNN(150, 100, generator=g)
+    model = NoiseRNN(150, 100, 3, generator=g)
     with torch.no_grad():
         x = model(torch.randn(b, t_len, 100, generator=g), torch.rand(b, t_len, 3, generator=g)).reshape(b, -1)
     return x, y
@@ -128,7 +128,7 @@ def op_rnn(path, t_len=30, b=4096):
     from rnnhmm.model import NoiseRNN
 
     g = torch.Generator().manual_seed(0)
-    model = NoiseRNN(150, 100, generator=g)
+    model = NoiseRNN(150, 100, 3, generator=g)
     noise, unif = torch.randn(b, t_len, 100, generator=g), torch.rand(b, t_len, 3, generator=g)
     if path == "reference":
         model.step_logits = lambda n: model.logits(reference_states(model, n))
@@ -147,11 +147,11 @@ def op_epoch(path, t_len, n_train, n_val):
     hmm = build_hmm("chain2", {"transitions": {"kind": "target_prob", "n_states": 2, "target": 0.05},
                                "emissions": {"kind": "linear"}})
     _, out = hmm.sample(n_train + n_val, t_len, np.random.default_rng(0))
-    y_train, y_val = tr.one_hot_flat(out[:n_train]), tr.one_hot_flat(out[n_train:])
+    y_train, y_val = tr.one_hot_flat(out[:n_train], 3), tr.one_hot_flat(out[n_train:], 3)
     key = tr.ModelKey("chain2", 150, 100, 0, 1)
     backend = "geomloss" if path == "reference" else path
     cfg = tr.TrainConfig(epochs=2, batch_size=4096, clip=0.9, sinkhorn_backend=backend, device="cpu")
-    model = NoiseRNN(150, 100, generator=key.torch_gen("init"))
+    model = NoiseRNN(150, 100, 3, generator=key.torch_gen("init"))
     if path == "reference":
         model.step_logits = lambda n: model.logits(reference_states(model, n))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.9))

@@ -23,17 +23,17 @@ def _sequences(n=64, length=8, seed=0):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("trained")
-    train(KEY, TrainConfig(epochs=2, batch_size=32, lr=5e-2), _sequences(), _sequences(seed=1), out)
+    train(KEY, TrainConfig(epochs=2, batch_size=32, lr=5e-2), _sequences(), _sequences(seed=1), out, 3)
     return out / "model.pt"
 
 
 def test_untrained_is_the_network_training_starts_from(tmp_path):
     """With lr = 0 Adam never moves the weights: the 'trained' model is the initial one."""
-    train(KEY, TrainConfig(epochs=1, batch_size=32, lr=0.0), _sequences(), _sequences(seed=1), tmp_path)
+    train(KEY, TrainConfig(epochs=1, batch_size=32, lr=0.0), _sequences(), _sequences(seed=1), tmp_path, 3)
     start = io.load_torch(tmp_path / "model.pt", io.MODEL_FORMAT)["best"]
-    got = controls.untrained_state(KEY)
+    got = controls.untrained_state(KEY, 3)
     assert set(got) == set(start) and all(torch.equal(got[k], start[k]) for k in start)
-    other = controls.untrained_state(ModelKey("chain2", 12, 3, 5, base_seed=5))  # another seed
+    other = controls.untrained_state(ModelKey("chain2", 12, 3, 5, base_seed=5), 3)  # another seed
     assert not torch.equal(other["W"], got["W"])
 
 
@@ -53,7 +53,7 @@ def test_make_control_writes_a_trainings_files(tmp_path, trained, kind):
     controls.make_control(kind, trained, KEY, out, config_slice={"control": kind})
     model = io.load_model(out / "model.pt", "best")  # format, digest and shape checked
     assert (model.hidden, model.dim) == (KEY.hidden, KEY.dim)
-    want = controls.untrained_state(KEY) if kind == "untrained" else \
+    want = controls.untrained_state(KEY, 3) if kind == "untrained" else \
         controls.shuffled_state(io.load_torch(trained, io.MODEL_FORMAT)["best"], KEY)
     assert all(torch.equal(model.state_dict()[k], want[k]) for k in want)
     hist = io.read_table(out / "history.csv")
@@ -96,10 +96,10 @@ def test_the_iid_emitter_has_the_marginals_and_no_memory():
     y = evaluate.sample_iid(STICKY, 4000, 50, numpy_rng(1, "t"))
     mu = STICKY.output_marginal()
     assert y.shape == (4000, 50) and y.dtype == np.int8
-    assert np.allclose(evaluate.frequencies(y).mean(axis=0), mu, atol=0.01)
+    assert np.allclose(evaluate.frequencies(y, 3).mean(axis=0), mu, atol=0.01)
     p_switch = evaluate.volatility(y).mean() / 49
     assert p_switch == pytest.approx(1 - np.sum(mu ** 2), abs=0.01)  # i.i.d.: 1 - sum mu_k^2
-    p, _ = evaluate.transition_matrix(y)
+    p, _ = evaluate.transition_matrix(y, 3)
     assert np.allclose(p, np.tile(mu, (3, 1)), atol=0.02)  # every row is the marginal
 
 

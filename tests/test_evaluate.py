@@ -106,16 +106,16 @@ def test_bad_inputs_are_refused():
 def test_long_hmm_samples_match_the_analytic_statistics(config, name):
     hmm = hmm_of(config, name)
     y = hmm.sample(4000, 100, numpy_rng(3, "long", name))[1]
-    p, empty = transition_matrix(y)
+    p, empty = transition_matrix(y, 3)
     assert not empty.any()
     assert np.abs(p - hmm.output_transition()).max() < 0.02
-    assert frequencies(y).mean(axis=0) == pytest.approx(hmm.output_marginal(), abs=0.02)
+    assert frequencies(y, 3).mean(axis=0) == pytest.approx(hmm.output_marginal(), abs=0.02)
     assert volatility(y).mean() == pytest.approx(hmm.expected_volatility(100), rel=0.05)
 
 
 def test_transition_matrix_of_a_hand_made_sequence():
     y = np.array([[0, 0, 2, 2, 0]])
-    p, empty = transition_matrix(y)
+    p, empty = transition_matrix(y, 3)
     assert p.tolist() == [[0.5, 0, 0.5], [0, 0, 0], [0.5, 0, 0.5]]
     assert empty.tolist() == [False, True, False]
     assert volatility(y).tolist() == [2]
@@ -134,7 +134,7 @@ def test_an_independent_hmm_sample_sits_at_the_baseline(config):
     assert abs(v["euclid_rnn_mean"] - v["euclid_base_mean"]) < 0.1 * v["euclid_base_mean"]
     # sampling tolerance of Σ D: E[(p̂ − p̂')²] = 2 p(1 − p)/n_k for a row seen n_k times in each set
     p = hmm.output_transition()
-    n_k = transition_counts(a).sum(axis=1)
+    n_k = transition_counts(a, 3).sum(axis=1)
     expected = (2 * p * (1 - p) / n_k[:, None]).sum()
     assert v["transmat_sse_rnn_vs_emp"] < 4 * expected
     assert v["transmat_sse_rnn_vs_analytic"] < 2 * expected
@@ -144,7 +144,7 @@ def test_an_independent_hmm_sample_sits_at_the_baseline(config):
 
 def always_o1_model(dim=3):
     """A network whose readout always picks O1: h = (|x| split over 2d units) > 0, z_O1 ≫ z_O2, z_O3."""
-    model = NoiseRNN(2 * dim, dim)
+    model = NoiseRNN(2 * dim, dim, 3)
     with torch.no_grad():
         model.W.zero_()
         model.U.copy_(torch.cat([torch.eye(dim), -torch.eye(dim)]))
@@ -178,7 +178,7 @@ def test_wrong_models_are_clearly_separated_by_every_metric(config):
 
 def test_rnn_sampling_is_deterministic_per_stream(config):
     hmm = hmm_of(config, "chain2")
-    model = NoiseRNN(8, 2, generator=torch.Generator().manual_seed(0))
+    model = NoiseRNN(8, 2, 3, generator=torch.Generator().manual_seed(0))
     kw = {"n": 64, "lengths": [20, 30], "base_seed": 3, "match": {"max_iter": 50}}
     r1, r2 = evaluate_model(model, hmm, KEYS, **kw), evaluate_model(model, hmm, KEYS, **kw)
     pd.testing.assert_frame_equal(r1["metrics"], r2["metrics"])

@@ -9,8 +9,8 @@ from rnnhmm.rng import torch_generator
 
 
 def test_init_is_uniform_in_pytorch_range_and_seeded():
-    a = NoiseRNN(50, 7, generator=torch_generator(0, "init"))
-    b = NoiseRNN(50, 7, generator=torch_generator(0, "init"))
+    a = NoiseRNN(50, 7, 3, generator=torch_generator(0, "init"))
+    b = NoiseRNN(50, 7, 3, generator=torch_generator(0, "init"))
     bound = 1 / np.sqrt(50)
     for name in ("W", "U", "A"):
         pa, pb = getattr(a, name), getattr(b, name)
@@ -21,7 +21,7 @@ def test_init_is_uniform_in_pytorch_range_and_seeded():
 def test_states_scale_with_sigma_exactly():
     """P2: from h_0 = 0, h_t(sigma) = sigma * h_t(1) for the same xi (no biases, ReLU homogeneous)."""
     torch.manual_seed(0)
-    m = NoiseRNN(20, 5, generator=torch_generator(1, "init")).double()
+    m = NoiseRNN(20, 5, 3, generator=torch_generator(1, "init")).double()
     xi = torch.randn(8, 40, 5, generator=torch_generator(1, "xi"), dtype=torch.float64)
     h1 = m.states(xi)
     h3 = m.states(3.0 * xi)
@@ -31,7 +31,7 @@ def test_states_scale_with_sigma_exactly():
 
 def test_analysis_simulator_matches_training_forward_pass():
     """P4: the numpy simulator reproduces the torch forward pass."""
-    m = NoiseRNN(30, 4, generator=torch_generator(2, "init"))
+    m = NoiseRNN(30, 4, 3, generator=torch_generator(2, "init"))
     xi = torch.randn(6, 25, 4, generator=torch_generator(2, "xi"))
     h_torch = m.states(xi).detach().double().numpy()
     net = Network.from_model(m)
@@ -54,7 +54,7 @@ def test_gumbel_straight_through_is_an_exact_categorical_draw_with_soft_gradient
 def test_step_logits_and_its_backward_match_autograd_through_states():
     """The hand-written BPTT of NoiseRNN.step_logits (the training forward pass) gives the values and
     the gradients (W, U, A and the noise) of autograd through logits(states(noise))."""
-    model = NoiseRNN(40, 7, generator=torch.Generator().manual_seed(3))
+    model = NoiseRNN(40, 7, 3, generator=torch.Generator().manual_seed(3))
     g = torch.Generator().manual_seed(4)
     noise = torch.randn(33, 25, 7, generator=g)
     weights = torch.randn(33, 25, 3, generator=g)

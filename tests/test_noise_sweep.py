@@ -13,7 +13,7 @@ from rnnhmm.rng import torch_generator
 
 @pytest.fixture(scope="module")
 def table():
-    model = NoiseRNN(16, 4, generator=torch_generator(5, "init"))
+    model = NoiseRNN(16, 4, 3, generator=torch_generator(5, "init"))
     net = Network.from_model(model)
     hmm = build_hmm("chain2", {"transitions": {"kind": "target_prob", "n_states": 2, "target": 0.05},
                                "emissions": {"kind": "linear"}})

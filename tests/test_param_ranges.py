@@ -17,7 +17,7 @@ import yaml
 
 from conftest import REPO, copy_repo, snakemake
 from rnnhmm import cli
-from rnnhmm.config import N_OUTPUTS, ConfigError, load_schema, validate
+from rnnhmm.config import ConfigError, load_schema, validate
 from rnnhmm.dynamics import registry
 from rnnhmm.plan import analyses as declared
 from rnnhmm.plan import params as ranges
@@ -298,23 +298,25 @@ def test_an_out_of_range_train_or_evaluate_key_names_the_key(path, value):
 
 
 # ---------------------------------------------------------------------- HMM matrices
-def test_n_outputs_is_the_models():
-    from rnnhmm import model
-
-    assert N_OUTPUTS == model.N_OUTPUTS
-    assert SCHEMA["$defs"]["hmm"]["properties"]["emissions"]["properties"]["n_outputs"]["const"] == N_OUTPUTS
-
-
-@pytest.mark.parametrize("width", [2, 4])
-def test_an_emission_matrix_of_another_width_names_the_key(width):
+@pytest.mark.parametrize("width", [2, 4, 7])
+def test_an_emission_matrix_of_any_width_is_an_hmm_of_that_many_symbols(width):
     cfg = smoke_config()
     rows = [[1.0 if j == i % width else 0.0 for j in range(width)] for i in range(4)]
     cfg["hmms"]["cyclic4"]["emissions"]["matrix"] = rows
+    validate(cfg)
+    from rnnhmm.config import hmm_spec
+    from rnnhmm.hmm import build_hmm
+
+    assert build_hmm("cyclic4", hmm_spec(cfg, "cyclic4")).n_outputs == width
+
+
+def test_an_emission_matrix_of_one_symbol_names_the_key():
+    cfg = smoke_config()
+    cfg["hmms"]["cyclic4"]["emissions"]["matrix"] = [[1.0]] * 4
     with pytest.raises(ConfigError) as info:
         validate(cfg)
     msg = str(info.value)
-    assert "config key 'hmms.cyclic4.emissions.matrix'" in msg and f"has {width} columns" in msg, msg
-    assert f"allowed: {N_OUTPUTS} columns" in msg, msg
+    assert "config key 'hmms.cyclic4.emissions.matrix' has 1 column; allowed: at least 2 columns" in msg, msg
 
 
 def test_a_transition_matrix_that_is_not_square_names_the_key():

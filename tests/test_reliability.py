@@ -175,7 +175,7 @@ def test_nan_weights_stop_training_and_keep_the_last_state(tmp_path, monkeypatch
             saved["state"] = copy.deepcopy(obj)
 
     monkeypatch.setattr(T.io, "save_torch", capture)
-    train(key, cfg, data["train"], data["val"], tmp_path / "a")
+    train(key, cfg, data["train"], data["val"], tmp_path / "a", 3)
     monkeypatch.setattr(T.io, "save_torch", orig)
     state = saved["state"]
     state["model"]["W"][0, 0] = float("nan")
@@ -185,7 +185,7 @@ def test_nan_weights_stop_training_and_keep_the_last_state(tmp_path, monkeypatch
         io.save_torch(out / "_work" / "epochs" / f"epoch{e}.pt", {"format": io.MODEL_FORMAT})
     before = sha(out / "_work" / "state.pt")
     with pytest.raises(TrainingDiverged, match=r"non-finite.*epoch 3.*last good training state .*state\.pt, epoch 2"):
-        train(key, cfg, data["train"], data["val"], out)
+        train(key, cfg, data["train"], data["val"], out, 3)
     assert sha(out / "_work" / "state.pt") == before
     assert not (out / "model.pt").exists()
 
@@ -194,7 +194,7 @@ def test_nan_weights_stop_training_and_keep_the_last_state(tmp_path, monkeypatch
 def test_truncated_or_flipped_checkpoints_are_detected(tmp_path):
     _, data = load_hmm_file(tiny_hmm(tmp_path))
     train(ModelKey("chain2", 8, 2, 0, base_seed=3), TrainConfig(epochs=2, batch_size=64, checkpoint_epochs=(2,)),
-          data["train"], data["val"], tmp_path / "m")
+          data["train"], data["val"], tmp_path / "m", 3)
     model = tmp_path / "m" / "model.pt"
     io.load_model(model)
     raw = model.read_bytes()

@@ -78,7 +78,7 @@ def test_model_gradients_match_through_the_straight_through_estimator():
     for name, fn in [("geomloss", lambda a, b: sinkhorn_divergence(a, b, 0.2, 0.5, "geomloss")),
                      ("fast", lambda a, b: sinkhorn_divergence(a, b, 0.2, 0.5, "fast")),
                      ("cached-miss", cached), ("cached-hit", cached)]:
-        model = NoiseRNN(32, 10, generator=torch_generator(7, "init"))
+        model = NoiseRNN(32, 10, 3, generator=torch_generator(7, "init"))
         loss = fn(model(noise, unif).reshape(512, -1), target)
         loss.backward()
         losses[name] = loss.item()
@@ -168,12 +168,12 @@ def test_training_epochs_agree_between_backends():
     hmm = build_hmm("chain2", {"transitions": {"kind": "target_prob", "n_states": 2, "target": 0.05},
                                "emissions": {"kind": "linear"}})
     _, out = hmm.sample(600, 20, np.random.default_rng(3))
-    y_train, y_val = tr.one_hot_flat(out[:300]), tr.one_hot_flat(out[300:])
+    y_train, y_val = tr.one_hot_flat(out[:300], 3), tr.one_hot_flat(out[300:], 3)
     key = tr.ModelKey("chain2", 16, 4, 0, 1)
     losses = {}
     for backend in ("geomloss", "fast"):
         cfg = tr.TrainConfig(epochs=2, batch_size=128, sinkhorn_backend=backend, device="cpu")
-        model = NoiseRNN(16, 4, generator=key.torch_gen("init"))
+        model = NoiseRNN(16, 4, 3, generator=key.torch_gen("init"))
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.9))
         losses[backend] = [tr.run_epoch(model, y, key, cfg, e, s, o, torch.device("cpu"))[0]
                            for e in (1, 2) for y, s, o in ((y_train, "train", opt), (y_val, "val", None))]

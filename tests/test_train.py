@@ -26,7 +26,7 @@ def test_training_a_two_state_chain_lowers_the_loss(tmp_path):
     tr, va = data()
     key = ModelKey("chain2", 32, 8, 0, base_seed=1)
     cfg = TrainConfig(epochs=25, batch_size=256, lr=1e-2, clip=0.9, checkpoint_epochs=(1, 25), resume_every=5)
-    summary = train(key, cfg, tr, va, tmp_path)
+    summary = train(key, cfg, tr, va, tmp_path, 3)
     hist = pd.read_csv(tmp_path / "history.csv")
     assert list(hist["epoch"]) == list(range(1, 26))
     first, last = hist["val_loss"].iloc[:3].mean(), hist["val_loss"].iloc[-3:].mean()
@@ -58,12 +58,12 @@ def test_resume_from_the_training_state_is_bit_identical(tmp_path, monkeypatch):
             saved["state"] = path.read_bytes()
 
     monkeypatch.setattr(T.io, "save_torch", capture)
-    train(key, cfg, tr, va, tmp_path / "a")
+    train(key, cfg, tr, va, tmp_path / "a", 3)
     monkeypatch.setattr(T.io, "save_torch", orig)
     assert saved, "no training state was written at epoch 3"
     (tmp_path / "d" / "_work").mkdir(parents=True)
     (tmp_path / "d" / "_work" / "state.pt").write_bytes(saved["state"])
-    train(key, cfg, tr, va, tmp_path / "d")
+    train(key, cfg, tr, va, tmp_path / "d", 3)
     a = io.load_torch(tmp_path / "a" / "model.pt", io.MODEL_FORMAT)
     d = io.load_torch(tmp_path / "d" / "model.pt", io.MODEL_FORMAT)
     for k in ("W", "U", "A"):
@@ -76,8 +76,8 @@ def test_outputs_are_deterministic(tmp_path):
     tr, va = data(128)
     key = ModelKey("chain2", 8, 2, 3, base_seed=5)
     cfg = TrainConfig(epochs=2, batch_size=64)
-    train(key, cfg, tr, va, tmp_path / "x")
-    train(key, cfg, tr, va, tmp_path / "y")
+    train(key, cfg, tr, va, tmp_path / "x", 3)
+    train(key, cfg, tr, va, tmp_path / "y", 3)
     assert (tmp_path / "x" / "history.csv").read_bytes() == (tmp_path / "y" / "history.csv").read_bytes()
     wx = io.load_torch(tmp_path / "x" / "model.pt")["best"]["W"]
     wy = io.load_torch(tmp_path / "y" / "model.pt")["best"]["W"]

@@ -140,7 +140,7 @@ H, D_IN = 8, 3
 
 
 def _rotation_net(r: float, seed: int) -> NoiseRNN:
-    m = NoiseRNN(H, D_IN, generator=torch.Generator().manual_seed(seed))
+    m = NoiseRNN(H, D_IN, 3, generator=torch.Generator().manual_seed(seed))
     th = 0.5
     block = r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     with torch.no_grad():

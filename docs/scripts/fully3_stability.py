@@ -44,7 +44,7 @@ def data(preset: str, config_file: Path, hmm_name: str = "fully3"):
     # the same draw as `rnnhmm hmm` (stage hmm): one stream for all splits, cut in order
     _, out = hmm.sample(d["n_train"] + d["n_val"] + d["n_test"], int(p["seq_len"]),
                         numpy_rng(p["base_seed"], p["name"], "data"))
-    return cfg, out[:d["n_train"]], out[d["n_train"]:d["n_train"] + d["n_val"]]
+    return cfg, out[:d["n_train"]], out[d["n_train"]:d["n_train"] + d["n_val"]], hmm.n_outputs
 
 
 def one(args) -> None:
@@ -57,7 +57,7 @@ def one(args) -> None:
     from rnnhmm.train import ModelKey, TrainConfig, train
 
     torch.set_num_threads(args.threads)
-    cfg, y_train, y_val = data(args.preset, args.config, args.hmm)
+    cfg, y_train, y_val, n_outputs = data(args.preset, args.config, args.hmm)
     pcfg = cfg["presets"][args.preset]
     ref = plan.reference(pcfg, args.hmm)
     spec = plan.ModelSpec(args.hmm, ref.hidden, ref.dim, ref.seed if args.seed is None else args.seed)
@@ -68,7 +68,7 @@ def one(args) -> None:
         t["epochs"] = args.epochs
     out = Path(args.out) / run_name(args.backend, args.threads, args.seed)
     key = ModelKey(args.hmm, spec.hidden, spec.dim, spec.seed, cfg["base_seed"])
-    summary = train(key, TrainConfig(**t), y_train, y_val, out)
+    summary = train(key, TrainConfig(**t), y_train, y_val, out, n_outputs)
     hist = io.read_table(out / "history.csv")
     rows = []
     for f in sorted((out / "checkpoints").glob("epoch*.pt"), key=lambda p: int(p.stem[5:])):

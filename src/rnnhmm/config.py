@@ -14,13 +14,9 @@ import yaml
 
 from . import plan
 from .errors import UserError
-from .hmm import HMMSpecError, build_hmm
+from .hmm import MIN_OUTPUTS, MIN_STATES, HMMSpecError, build_hmm, read_hmm_spec
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-
-# The network's number of outputs: must equal rnnhmm.model.N_OUTPUTS (tests/test_param_ranges.py checks
-# it; defined here so that validating the config does not import torch).
-N_OUTPUTS = 3
 
 
 class ConfigError(UserError, ValueError):
@@ -138,6 +134,20 @@ def _check_finite(obj, path=()) -> None:
 
 
 def _check_hmm(name: str, spec: dict) -> None:
+    if "file" in spec:
+        other = [k for k in ("transitions", "emissions", "start") if k in spec]
+        if other:
+            raise ConfigError(f"config key 'hmms.{name}' has both 'file' and {', '.join(repr(k) for k in other)}; "
+                              "allowed: an HMM file, or transitions and emissions (with an optional start)")
+        try:
+            read_hmm_spec(spec["file"], name)
+        except HMMSpecError as err:
+            raise ConfigError(f"config key 'hmms.{name}.file': {err}") from None
+        return
+    missing = [k for k in ("transitions", "emissions") if k not in spec]
+    if missing:
+        raise ConfigError(f"config key 'hmms.{name}' has no {' or '.join(missing)}; allowed: transitions and "
+                          "emissions (with an optional start), or file: an HMM file (docs/own-hmm.md)")
     for part in ("transitions", "emissions"):
         matrix = spec[part].get("matrix")
         if matrix is not None and len({len(row) for row in matrix}) > 1:
@@ -150,15 +160,21 @@ def _check_hmm(name: str, spec: dict) -> None:
         if rows != cols:
             raise ConfigError(f"config key 'hmms.{name}.transitions.matrix' is {rows} x {cols}; "
                               "allowed: a square matrix (M x M, one row and column per state)")
+        if rows < MIN_STATES:
+            raise ConfigError(f"config key 'hmms.{name}.transitions.matrix' has {rows} state; allowed: "
+                              f"at least {MIN_STATES} states")
         n_states = rows
     emissions = em.get("matrix") if em["kind"] == "custom" else None
     if emissions is not None:
         if n_states is not None and len(emissions) != n_states:
             raise ConfigError(f"config key 'hmms.{name}.emissions.matrix' has {len(emissions)} rows; the emission "
                               f"matrix must have shape ({n_states}, K), one row per state of the transitions")
-        if len(emissions[0]) != N_OUTPUTS:
-            raise ConfigError(f"config key 'hmms.{name}.emissions.matrix' has {len(emissions[0])} columns; allowed: "
-                              f"{N_OUTPUTS} columns, one per output of the network")
+        if len(emissions[0]) < MIN_OUTPUTS:
+            raise ConfigError(f"config key 'hmms.{name}.emissions.matrix' has {len(emissions[0])} column; allowed: "
+                              f"at least {MIN_OUTPUTS} columns, one per output symbol")
+    start = spec.get("start")
+    if start is not None and n_states is not None and len(start) != n_states:
+        raise ConfigError(f"config key 'hmms.{name}.start' has {len(start)} entries; allowed: {n_states}, one per state")
     try:
         build_hmm(name, spec)
     except (HMMSpecError, KeyError, ValueError, TypeError) as err:
@@ -252,9 +268,23 @@ def train_params(config: dict, preset: str, spec: plan.ModelSpec) -> dict:
     }
 
 
+def hmm_spec(config: dict, hmm: str) -> dict:
+    """The HMM's definition as the rules receive it: an entry with ``file`` becomes the file's
+    matrices (``transitions``/``emissions`` custom, ``start``; the file's name kept as ``from_file``),
+    so that a stage needs no file and an edited file changes the params of every rule that uses it."""
+    spec = config["hmms"][hmm]
+    if "file" not in spec:
+        return spec
+    h = read_hmm_spec(spec["file"], hmm)
+    rest = {k: v for k, v in spec.items() if k != "file"}
+    return {**rest, "from_file": spec["file"], "start": h.start.tolist(),
+            "transitions": {"kind": "custom", "matrix": h.transition.tolist()},
+            "emissions": {"kind": "custom", "matrix": h.emission.tolist()}}
+
+
 def hmm_params(config: dict, preset: str, hmm: str) -> dict:
     pcfg = config["presets"][preset]
-    return {"base_seed": config["base_seed"], "name": hmm, "spec": config["hmms"][hmm],
+    return {"base_seed": config["base_seed"], "name": hmm, "spec": hmm_spec(config, hmm),
             "seq_len": config["hmms"][hmm]["seq_len"], "data": pcfg["data"]}
 
 
@@ -319,13 +349,21 @@ def presentation_cfg(pcfg: dict) -> dict:
 
 
 def figure_params(config: dict, preset: str) -> dict:
-    """A figure: the preset's presentation slice and the HMMs' definitions (figure 1 draws every HMM;
-    figures label a model by its training length ``seq_len``) without their training settings."""
+    """A figure: the preset's presentation slice and the definitions of the HMMs its grid trains on
+    (figure 1 draws every HMM; figures label a model by its training length ``seq_len``) without
+    their training settings."""
     return {"preset": preset, "preset_cfg": presentation_cfg(base_cfg(config, preset)),
-            "hmms": {h: {k: v for k, v in spec.items() if k != "clip"} for h, spec in config["hmms"].items()}}
+            "hmms": {h: {k: v for k, v in hmm_spec(config, h).items() if k != "clip"} for h in _grid_hmms(config, preset)}}
+
+
+def _grid_hmms(config: dict, preset: str) -> list[str]:
+    """The HMMs of the preset's grid, in the order of ``hmms:`` (so an HMM another preset adds does
+    not change this preset's figure and claims params)."""
+    used = set(plan.hmms_in(base_cfg(config, preset)))
+    return [h for h in config["hmms"] if h in used]
 
 
 def claims_params(config: dict, preset: str) -> dict:
     """The claims check: the presentation slice and each HMM's training length."""
     return {"preset": preset, "preset_cfg": presentation_cfg(base_cfg(config, preset)),
-            "hmms": {h: {"seq_len": spec["seq_len"]} for h, spec in config["hmms"].items()}}
+            "hmms": {h: {"seq_len": config["hmms"][h]["seq_len"]} for h in _grid_hmms(config, preset)}}

@@ -28,9 +28,9 @@ from .model import NoiseRNN
 from .train import HISTORY_COLUMNS, ModelKey
 
 
-def untrained_state(key: ModelKey) -> dict:
-    """The state dict of the network the training of ``key`` starts from."""
-    return {k: v.detach().clone() for k, v in NoiseRNN(key.hidden, key.dim, generator=key.torch_gen("init"))
+def untrained_state(key: ModelKey, n_outputs: int) -> dict:
+    """The state dict of the network the training of ``key`` (with ``n_outputs`` outputs) starts from."""
+    return {k: v.detach().clone() for k, v in NoiseRNN(key.hidden, key.dim, n_outputs, generator=key.torch_gen("init"))
             .state_dict().items()}
 
 
@@ -53,7 +53,7 @@ def make_control(control: str, trained_model: str | Path, key: ModelKey, out_dir
         raise io.ResultFileError(f"{trained_model}: a NoiseRNN({obj['hidden']}, {obj['dim']}), expected "
                                  f"({key.hidden}, {key.dim}) for {key.id}")
     if control == "untrained":
-        state = untrained_state(key)
+        state = untrained_state(key, int(obj["best"]["A"].shape[0]))
     elif control == "shuffled":
         state = shuffled_state(obj["best"], key)
     else:

@@ -32,7 +32,7 @@ import torch
 
 from . import plan
 from .hmm import HMM
-from .model import N_OUTPUTS, NoiseRNN
+from .model import NoiseRNN
 from .rng import numpy_rng, torch_generator
 
 MATCH_DEFAULTS = {"eps": 0.1, "max_iter": 1000, "tol": 1e-3}
@@ -263,14 +263,14 @@ def exact_matched_distance(rnn_set, hmm_set) -> float:
 
 
 # ---------------------------------------------------------------------- emission statistics
-def transition_counts(y: np.ndarray, k: int = N_OUTPUTS) -> np.ndarray:
+def transition_counts(y: np.ndarray, k: int) -> np.ndarray:
     """C[k, l] = number of steps t >= 2 with y_{t-1} = k and y_t = l, over all sequences."""
     y = np.asarray(y, dtype=np.int64)
     idx = y[:, :-1] * k + y[:, 1:]
     return np.bincount(idx.ravel(), minlength=k * k).reshape(k, k)
 
 
-def transition_matrix(y: np.ndarray, k: int = N_OUTPUTS) -> tuple[np.ndarray, np.ndarray]:
+def transition_matrix(y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Row-normalised output transition matrix and a flag per row that was never visited."""
     c = transition_counts(y, k).astype(np.float64)
     rows = c.sum(axis=1, keepdims=True)
@@ -278,7 +278,7 @@ def transition_matrix(y: np.ndarray, k: int = N_OUTPUTS) -> tuple[np.ndarray, np
     return p, (rows[:, 0] == 0)
 
 
-def frequencies(y: np.ndarray, k: int = N_OUTPUTS) -> np.ndarray:
+def frequencies(y: np.ndarray, k: int) -> np.ndarray:
     """f[n, k] = fraction of steps of sequence n that emit k."""
     y = np.asarray(y, dtype=np.int64)
     return np.stack([(y == j).mean(axis=1) for j in range(k)], axis=1)
@@ -301,7 +301,7 @@ def sample_rnn(model: NoiseRNN, n: int, length: int, base_seed: int, parts: tupl
     for start in range(0, n, batch):
         b = min(batch, n - start)
         noise = torch.randn(b, length, model.dim, generator=gen_x) * sigma
-        uniforms = torch.rand(b, length, N_OUTPUTS, generator=gen_u)
+        uniforms = torch.rand(b, length, model.n_outputs, generator=gen_u)
         out.append(model(noise, uniforms, tau).argmax(dim=-1).numpy().astype(np.int8))
     return np.concatenate(out, axis=0)
 
@@ -309,30 +309,32 @@ def sample_rnn(model: NoiseRNN, n: int, length: int, base_seed: int, parts: tupl
 def emission_tables(sets: dict[str, np.ndarray], hmm: HMM, keys: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Transition-matrix and frequency/volatility tables for named symbol sets ('hmm_emp', 'rnn', ...),
     with the analytic HMM values as source 'hmm_analytic'.  ``keys`` (hmm, hidden, dim, seed, ...) are
-    prepended to every row."""
+    prepended to every row.  The analytic values are those of sequences of the sets' length that
+    start from the HMM's start distribution (``HMM.output_marginal(length)`` etc.)."""
     length = next(iter(sets.values())).shape[1]
-    p_an = hmm.output_transition()
-    p_emp = transition_matrix(sets["hmm_emp"])[0] if "hmm_emp" in sets else None
+    k_out = hmm.n_outputs
+    p_an = hmm.output_transition(length)
+    p_emp = transition_matrix(sets["hmm_emp"], k_out)[0] if "hmm_emp" in sets else None
     trans_rows, fv_rows = [], []
-    mats = {name: transition_matrix(y) for name, y in sets.items()}
-    mats["hmm_analytic"] = (p_an, np.zeros(N_OUTPUTS, dtype=bool))
+    mats = {name: transition_matrix(y, k_out) for name, y in sets.items()}
+    mats["hmm_analytic"] = (p_an, np.zeros(k_out, dtype=bool))
     for source, (p, empty) in mats.items():
-        for a in range(N_OUTPUTS):
-            for b in range(N_OUTPUTS):
+        for a in range(k_out):
+            for b in range(k_out):
                 trans_rows.append({**keys, "source": source, "from": a, "to": b, "p": p[a, b],
                                    "row_empty": bool(empty[a]),
                                    "sqdiff_vs_emp": (p_emp[a, b] - p[a, b]) ** 2 if p_emp is not None else np.nan,
                                    "sqdiff_vs_analytic": (p_an[a, b] - p[a, b]) ** 2})
     for source, y in sets.items():
-        f = frequencies(y)
-        for k in range(N_OUTPUTS):
+        f = frequencies(y, k_out)
+        for k in range(k_out):
             fv_rows.append({**keys, "source": source, "stat": f"freq_O{k + 1}", "mean": f[:, k].mean(), "std": f[:, k].std()})
             fv_rows.append({**keys, "source": source, "stat": f"first_symbol_O{k + 1}", "mean": float((y[:, 0] == k).mean()),
                             "std": np.nan})
         v = volatility(y)
         fv_rows.append({**keys, "source": source, "stat": "volatility", "mean": v.mean(), "std": v.std()})
-    mu = hmm.output_marginal()
-    for k in range(N_OUTPUTS):
+    mu = hmm.output_marginal(length)
+    for k in range(k_out):
         fv_rows.append({**keys, "source": "hmm_analytic", "stat": f"freq_O{k + 1}", "mean": mu[k], "std": np.nan})
     fv_rows.append({**keys, "source": "hmm_analytic", "stat": "volatility", "mean": hmm.expected_volatility(length),
                     "std": np.nan})
@@ -369,7 +371,8 @@ def emission_metrics(rnn: np.ndarray, hmm_a: np.ndarray, hmm_2: np.ndarray, hmm_
     sources = {"rnn": "rnn", "base": "hmm_base", "iid": "iid"}  # metric suffix -> transmat source
     trans, fv = emission_tables({"hmm_emp": hmm_a, **{sources[k]: y for k, y in scored.items()}}, hmm, keys)
 
-    mu = hmm.output_marginal()
+    mu = hmm.output_marginal(length)
+    k_out = hmm.n_outputs
     rows = []
 
     def add(metric, value):
@@ -393,35 +396,37 @@ def emission_metrics(rnn: np.ndarray, hmm_a: np.ndarray, hmm_2: np.ndarray, hmm_
         add(f"transmat_sse_{name}_vs_analytic", sel["sqdiff_vs_analytic"].sum())
         add(f"transmat_empty_rows_{name}", sel.groupby("from")["row_empty"].first().sum())
     for name, y in scored.items():
-        f = frequencies(y).mean(axis=0)
+        f = frequencies(y, k_out).mean(axis=0)
         add(f"freq_l1_{name}", np.abs(f - mu).sum())
-        for k in range(N_OUTPUTS):
+        for k in range(k_out):
             add(f"freq_O{k + 1}_{name}", f[k])
         v = volatility(y)
         add(f"volatility_{name}_mean", v.mean())
         add(f"volatility_{name}_std", v.std())
         add(f"p_switch_{name}", v.mean() / (length - 1))
-    for k in range(N_OUTPUTS):
+    for k in range(k_out):
         add(f"freq_O{k + 1}_analytic", mu[k])
     add("volatility_analytic", hmm.expected_volatility(length))
-    add("p_switch_analytic", hmm.emitted_switch_prob())
+    add("p_switch_analytic", hmm.emitted_switch_prob(length))
     add("n_symbols_emitted_rnn", len(np.unique(rnn)))
     return {"distance": distance, "transmat": trans, "freq_vol": fv, "metrics": pd.DataFrame(rows)}
 
 
 def sample_iid(hmm: HMM, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
     """The i.i.d. control of the claims check: ``n`` sequences whose symbols are drawn independently
-    from the HMM's output marginal (its frequencies without its temporal structure)."""
-    mu = np.asarray(hmm.output_marginal(), dtype=float)
+    from the HMM's output marginal over sequences of ``length`` steps (its frequencies without its
+    temporal structure)."""
+    mu = np.asarray(hmm.output_marginal(length), dtype=float)
     return rng.choice(len(mu), size=(n, length), p=mu / mu.sum()).astype(np.int8)
 
 
-def heldout_sinkhorn(rnn: np.ndarray, test: np.ndarray, blur: float = 0.2, scaling: float = 0.5) -> float:
-    """The §1.3 training loss (debiased Sinkhorn divergence) between an RNN set and the test split."""
+def heldout_sinkhorn(rnn: np.ndarray, test: np.ndarray, n_outputs: int, blur: float = 0.2, scaling: float = 0.5) -> float:
+    """The §1.3 training loss (debiased Sinkhorn divergence) between an RNN set and the test split,
+    symbols one-hot over ``n_outputs``."""
     from .sinkhorn import sinkhorn_divergence
 
     with torch.no_grad():
-        x, y = _one_hot(np.asarray(rnn), N_OUTPUTS, "cpu"), _one_hot(np.asarray(test), N_OUTPUTS, "cpu")
+        x, y = _one_hot(np.asarray(rnn), n_outputs, "cpu"), _one_hot(np.asarray(test), n_outputs, "cpu")
         return float(sinkhorn_divergence(x, y, blur=blur, scaling=scaling))
 
 
@@ -450,8 +455,8 @@ def evaluate_model(model: NoiseRNN, hmm: HMM, keys: dict, *, n: int, lengths: li
             m = min(n, test_set.shape[0])
             extra = {**keys, "T_eval": length, "N": n}
             tables["metrics"] = pd.concat([tables["metrics"], pd.DataFrame([
-                {**extra, "metric": "sinkhorn_test", "value": heldout_sinkhorn(rnn[:m], test_set[:m], blur, scaling)},
-                {**extra, "metric": "sinkhorn_test_iid", "value": heldout_sinkhorn(iid[:m], test_set[:m], blur, scaling)},
+                {**extra, "metric": "sinkhorn_test", "value": heldout_sinkhorn(rnn[:m], test_set[:m], hmm.n_outputs, blur, scaling)},
+                {**extra, "metric": "sinkhorn_test_iid", "value": heldout_sinkhorn(iid[:m], test_set[:m], hmm.n_outputs, blur, scaling)},
                 {**extra, "metric": "sinkhorn_test_n", "value": float(m)}])], ignore_index=True)
         for name, df in tables.items():
             out[name].append(df)

@@ -104,6 +104,9 @@ class HMM:
         return states, outputs
 
     # ---------------------------------------------------------------- exact statistics
+    # With ``length`` the statistics are those of sequences of that many steps that start from
+    # ``start`` (the time average over t of the marginals pi_t = start T^t); without it, or when the
+    # start distribution is invariant (then the two agree), those of the stationary chain.
     def stationary(self) -> np.ndarray:
         """Stationary distribution of the latent chain (the start distribution when it is invariant)."""
         if np.allclose(self.start @ self.transition, self.start, atol=1e-12):
@@ -116,28 +119,49 @@ class HMM:
     def start_is_stationary(self) -> bool:
         return bool(np.allclose(self.start @ self.transition, self.start, atol=1e-12))
 
-    def output_marginal(self) -> np.ndarray:
-        """mu = pi E."""
+    def state_marginals(self, length: int) -> np.ndarray:
+        """pi_t = start T^t for t = 0..length-1, shape (length, M): the state distribution at each step."""
+        if length < 1:
+            raise HMMSpecError(f"{self.name}: need length >= 1, got {length}")
+        out = np.empty((length, self.n_states))
+        out[0] = self.start
+        for t in range(1, length):
+            out[t] = out[t - 1] @ self.transition
+        return out
+
+    def _finite(self, length: int | None) -> bool:
+        return length is not None and not self.start_is_stationary()
+
+    def output_marginal(self, length: int | None = None) -> np.ndarray:
+        """mu = pi E (stationary), or the mean over the ``length`` steps of pi_t E."""
+        if self._finite(length):
+            return self.state_marginals(length).mean(axis=0) @ self.emission
         return self.stationary() @ self.emission
 
-    def output_joint(self) -> np.ndarray:
-        """J[k, l] = P(y_t = k, y_{t+1} = l) = E^T diag(pi) T E."""
-        pi = self.stationary()
+    def output_joint(self, length: int | None = None) -> np.ndarray:
+        """J[k, l] = P(y_t = k, y_{t+1} = l) = E^T diag(pi) T E (stationary), or its mean over the
+        length - 1 step pairs of a sequence of ``length`` steps (pi_t for t = 0..length-2)."""
+        if self._finite(length):
+            if length < 2:
+                raise HMMSpecError(f"{self.name}: a joint of consecutive outputs needs length >= 2, got {length}")
+            pi = self.state_marginals(length - 1).mean(axis=0)
+        else:
+            pi = self.stationary()
         return self.emission.T @ np.diag(pi) @ self.transition @ self.emission
 
-    def output_transition(self) -> np.ndarray:
+    def output_transition(self, length: int | None = None) -> np.ndarray:
         """P_out[k, l] = P(y_{t+1} = l | y_t = k); a symbol never emitted gets a zero row."""
-        joint = self.output_joint()
+        joint = self.output_joint(length)
         rows = joint.sum(axis=1, keepdims=True)
         return np.divide(joint, rows, out=np.zeros_like(joint), where=rows > 0)
 
-    def emitted_switch_prob(self) -> float:
+    def emitted_switch_prob(self, length: int | None = None) -> float:
         """p_y = P(y_{t+1} != y_t) = 1 - tr J."""
-        return float(1.0 - np.trace(self.output_joint()))
+        return float(1.0 - np.trace(self.output_joint(length)))
 
     def expected_volatility(self, length: int) -> float:
-        """Expected number of emitted switches in a sequence of ``length`` steps."""
-        return (length - 1) * self.emitted_switch_prob()
+        """Expected number of emitted switches in a sequence of ``length`` steps from ``start``."""
+        return (length - 1) * self.emitted_switch_prob(length)
 
     def latent_switch_prob(self) -> float:
         pi = self.stationary()
@@ -230,7 +254,11 @@ EMISSION_KINDS = ("linear", "gaussian", "triangular", "custom")
 
 
 def build_hmm(name: str, spec: dict) -> HMM:
-    """Build an HMM from its configuration entry (see config.yaml, ``hmms:``)."""
+    """Build an HMM from its configuration entry (see config.yaml, ``hmms:``): a family or custom
+    matrices (``transitions``, ``emissions``, optional ``start``, uniform when absent), or ``file``, an
+    HMM file in the documented format (:func:`read_hmm_spec`)."""
+    if "file" in spec:  # a config entry; the rules' slices carry the file's matrices (config.hmm_spec)
+        return read_hmm_spec(spec["file"], name)
     tr = spec.get("transitions", {})
     em = spec.get("emissions", {})
     kind = tr.get("kind")
@@ -259,10 +287,111 @@ def build_hmm(name: str, spec: dict) -> HMM:
         emis = emissions_triangular(m, n_out)
     else:
         raise HMMSpecError(f"hmms.{name}.emissions.kind: unknown '{ekind}', allowed: {', '.join(EMISSION_KINDS)}")
+    start = spec.get("start")
     try:
-        return HMM(name=name, transition=trans, emission=emis)
+        return HMM(name=name, transition=trans, emission=emis,
+                   start=None if start is None else np.asarray(start, dtype=np.float64))
     except HMMSpecError as err:
         raise HMMSpecError(f"hmms.{name}: {err}") from None
+
+
+# ---------------------------------------------------------------------- HMM files of the user's own models
+# docs/own-hmm.md: a .json object or an .npz archive with the arrays `start` (M), `transition` (M x M)
+# and `emission` (M x K), M >= 2 states and K >= 2 symbols; optional `symbols` (K names) and `source`
+# (where the numbers come from).  An .npz is read without pickle, so a model file cannot run code.
+SPEC_FILE_KEYS = ("start", "transition", "emission")
+SPEC_FILE_OPTIONAL = ("symbols", "source", "name")
+SPEC_SUFFIXES = (".json", ".npz")
+MIN_STATES = MIN_OUTPUTS = 2
+
+
+def read_hmm_spec(path, name: str | None = None) -> HMM:
+    """The HMM of an HMM file in the documented format (``SPEC_FILE_KEYS``); any problem is one
+    ``HMMSpecError`` line that names the file and what is wrong."""
+    import json
+    import zipfile
+    from pathlib import Path
+
+    path = Path(path)
+    where = str(path)
+    if path.suffix not in SPEC_SUFFIXES:
+        raise HMMSpecError(f"{where}: an HMM file must end in {' or '.join(SPEC_SUFFIXES)}, got '{path.suffix}'")
+    if not path.is_file():
+        raise HMMSpecError(f"{where}: no such HMM file")
+    try:
+        if path.suffix == ".json":
+            raw = json.loads(path.read_text())
+            if not isinstance(raw, dict):
+                raise HMMSpecError(f"{where}: must hold a JSON object with {', '.join(SPEC_FILE_KEYS)}")
+        else:
+            with np.load(path, allow_pickle=False) as z:
+                raw = {k: z[k] for k in z.files}
+    except HMMSpecError:
+        raise
+    except json.JSONDecodeError as err:
+        raise HMMSpecError(f"{where}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    except ValueError as err:  # an object array needs pickle, which is refused
+        raise HMMSpecError(f"{where}: cannot read the arrays without pickle ({err}); store plain numeric arrays") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise HMMSpecError(f"{where}: not a readable .npz archive ({err})") from None
+    missing = [k for k in SPEC_FILE_KEYS if k not in raw]
+    if missing:
+        raise HMMSpecError(f"{where}: missing {', '.join(missing)}; an HMM file holds {', '.join(SPEC_FILE_KEYS)}")
+    unknown = sorted(set(raw) - set(SPEC_FILE_KEYS) - set(SPEC_FILE_OPTIONAL))
+    if unknown:
+        raise HMMSpecError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: "
+                           f"{', '.join(SPEC_FILE_KEYS + SPEC_FILE_OPTIONAL)}")
+    arrays = {}
+    for k in SPEC_FILE_KEYS:
+        try:
+            arrays[k] = np.asarray(raw[k], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise HMMSpecError(f"{where}: {k} must be numbers (a {'vector' if k == 'start' else 'matrix'} of "
+                               "probabilities); ragged rows or text are not") from None
+    t, e, s = arrays["transition"], arrays["emission"], arrays["start"]
+    if t.ndim != 2 or t.shape[0] != t.shape[1]:
+        raise HMMSpecError(f"{where}: transition must be a square M x M matrix, got shape {t.shape}")
+    m = t.shape[0]
+    if m < MIN_STATES:
+        raise HMMSpecError(f"{where}: needs at least {MIN_STATES} states, got {m}")
+    if e.ndim != 2 or e.shape[0] != m:
+        raise HMMSpecError(f"{where}: emission must have shape ({m}, K), one row per state, got {e.shape}")
+    if e.shape[1] < MIN_OUTPUTS:
+        raise HMMSpecError(f"{where}: needs at least {MIN_OUTPUTS} output symbols, got {e.shape[1]}")
+    if s.shape != (m,):
+        raise HMMSpecError(f"{where}: start must have {m} entries, one per state, got shape {s.shape}")
+    if "symbols" in raw:
+        symbols = np.asarray(raw["symbols"])
+        if symbols.shape != (e.shape[1],):
+            raise HMMSpecError(f"{where}: symbols must name the {e.shape[1]} output symbols, got shape {symbols.shape}")
+    try:
+        return HMM(name=name or path.stem, transition=t, emission=e, start=s)
+    except HMMSpecError as err:
+        msg = str(err).split(": ", 1)[-1]
+        raise HMMSpecError(f"{where}: {msg}") from None
+
+
+def write_hmm_spec(path, start, transition, emission, **optional) -> None:
+    """Write an HMM file in the documented format (.json or .npz by the suffix), checked by reading
+    it back; ``optional`` takes ``symbols`` and ``source``."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    bad = sorted(set(optional) - set(SPEC_FILE_OPTIONAL))
+    if bad:
+        raise HMMSpecError(f"{path}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(SPEC_FILE_OPTIONAL)}")
+    data = {"start": np.asarray(start, dtype=np.float64), "transition": np.asarray(transition, dtype=np.float64),
+            "emission": np.asarray(emission, dtype=np.float64)}
+    if path.suffix == ".json":
+        text = json.dumps({**{k: v.tolist() for k, v in data.items()},
+                           **{k: (list(v) if k == "symbols" else v) for k, v in optional.items()}}, indent=1)
+        path.write_text(text + "\n")
+    elif path.suffix == ".npz":
+        np.savez(path, **data, **{k: np.asarray(v, dtype=str) for k, v in optional.items()})
+    else:
+        raise HMMSpecError(f"{path}: an HMM file must end in {' or '.join(SPEC_SUFFIXES)}, got '{path.suffix}'")
+    read_hmm_spec(path)
 
 
 def load_hmm_file(path):

@@ -209,16 +209,17 @@ def load_torch(path: str | os.PathLike, expected_format: str | None = None) -> d
 
 
 def load_model(path: str | os.PathLike, which: str = "best"):
-    """Load a trained NoiseRNN from model.pt (``which`` = 'best' or 'final')."""
+    """Load a trained NoiseRNN from model.pt (``which`` = 'best' or 'final'); its number of outputs K is
+    the number of rows of the stored readout A."""
     from .model import NoiseRNN
 
     obj = load_torch(path, MODEL_FORMAT)
     if which not in ("best", "final"):
         raise ValueError(f"which must be 'best' or 'final', got '{which}'")
-    model = NoiseRNN(int(obj["hidden"]), int(obj["dim"]))
     try:
+        model = NoiseRNN(int(obj["hidden"]), int(obj["dim"]), int(obj[which]["A"].shape[0]))
         model.load_state_dict(obj[which])
-    except (KeyError, RuntimeError) as err:
+    except (KeyError, RuntimeError, ValueError, AttributeError, IndexError) as err:
         raise ResultFileError(f"{path}: weights '{which}' do not fit a NoiseRNN({obj['hidden']}, {obj['dim']}): {err}") from None
     return model
 

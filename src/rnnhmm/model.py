@@ -1,7 +1,8 @@
 """The noise-driven ReLU RNN (docs/method.md §1.1).
 
 h_t = ReLU(W h_{t-1} + U x_t), h_0 = 0, x_t = sigma * xi_t, z_t = A h_t, no biases anywhere.
-The output is a hard straight-through Gumbel-softmax sample of Cat(softmax(z_t / tau)).
+The output is a hard straight-through Gumbel-softmax sample of Cat(softmax(z_t / tau)) over the
+K symbols of the HMM it emulates (A has K rows).
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ import math
 import torch
 from torch import nn
 
-N_OUTPUTS = 3
 # uniforms are clamped away from 0 and 1 so the Gumbel transform stays finite
 _U_EPS = 1e-12
 
 
 class NoiseRNN(nn.Module):
-    """Bias-free ReLU RNN driven by input noise, with a linear readout to 3 logits."""
+    """Bias-free ReLU RNN driven by input noise, with a linear readout to K = ``n_outputs`` logits.
 
-    def __init__(self, hidden: int, dim: int, n_outputs: int = N_OUTPUTS, generator: torch.Generator | None = None):
+    The weights are drawn from ``generator`` in the order W, U, A."""
+
+    def __init__(self, hidden: int, dim: int, n_outputs: int, generator: torch.Generator | None = None):
         super().__init__()
-        if hidden < 1 or dim < 1:
-            raise ValueError(f"hidden and dim must be >= 1, got hidden={hidden}, dim={dim}")
+        if hidden < 1 or dim < 1 or n_outputs < 2:
+            raise ValueError(f"hidden and dim must be >= 1 and n_outputs >= 2, got hidden={hidden}, dim={dim}, "
+                             f"n_outputs={n_outputs}")
         self.hidden, self.dim, self.n_outputs = hidden, dim, n_outputs
         bound = 1.0 / math.sqrt(hidden)
 

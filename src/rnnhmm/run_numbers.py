@@ -27,12 +27,28 @@ for the repository's README and docs.  A file that holds the numbers of several 
 run: docs/reference-run.md) names its blocks, ``<!-- run-numbers:begin NAME -->`` …
 ``<!-- run-numbers:end NAME -->``, and ``--block NAME`` writes or checks one of them.  Every error is
 one line and exit code 2, with the README untouched.
+
+A change of the numerics files that leaves the training as it was (a refactoring, a new parameter
+whose default is the old constant) keeps a stamp current without rerunning the run once it has been
+*replayed*: ``python -m rnnhmm.replay --base <commit> --preset <preset>`` (rnnhmm.replay) trains each
+model of the block for its first N epochs with the stamp's commit and with the working tree, from
+the same parameters, and compares every output bit for bit: the HMM's data, the initial weights and
+the noise they see, the losses, every Adam step (a checkpoint of each epoch), the end-of-training
+choice of the best weights, the history and the meta file.  Only when all are identical does it add
+a row per model to ``REPLAY_RECORD`` (base commit, numerics hash of the working tree, preset, model,
+epochs), so a change that alters any number of those epochs can never get one.  A stamp whose
+``numerics`` is not today's hash is current when that file has a row for the stamp's own commit,
+today's hash and the stamp's preset for every model of its block (the first column of its training
+table, ``block_models``; a block without that table cannot be made current this way).  Rows are
+always against the stamp's commit, never chained through an intermediate one, and they prove the
+first N epochs only: a change that acts from a later epoch on is not seen.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import csv
 import datetime as dt
 import hashlib
 import math
@@ -49,7 +65,14 @@ import pandas as pd
 from . import plan
 
 # the files whose code decides the training numerics (the order is part of the hash)
-NUMERICS_FILES = ("src/rnnhmm/model.py", "src/rnnhmm/sinkhorn.py", "src/rnnhmm/train.py")
+# (hmm.py and rng.py draw the training data and every random stream, so they count as well)
+NUMERICS_FILES = ("src/rnnhmm/model.py", "src/rnnhmm/sinkhorn.py", "src/rnnhmm/train.py", "src/rnnhmm/hmm.py",
+                  "src/rnnhmm/rng.py")
+
+# the replays that prove a change of the numerics files leaves trainings bit for bit as they were
+# (rnnhmm.replay writes it; relative to the repository root), and its columns in order
+REPLAY_RECORD = "docs/numerics-replay.csv"
+REPLAY_COLUMNS = ("base_commit", "numerics", "preset", "model", "epochs", "date", "command")
 
 BEGIN = "<!-- run-numbers:begin -->"
 END = "<!-- run-numbers:end -->"
@@ -86,6 +109,10 @@ class RunNumbersError(RuntimeError):
 def regenerate_command(preset: str = "laptop", readme: str = "README.md", block: str | None = None) -> str:
     return (f"python -m rnnhmm.run_numbers --run-dir <folder of a finished `snakemake --cores all` run at HEAD> "
             f"--preset {preset} --readme {readme}" + (f" --block {block}" if block else ""))
+
+
+def replay_command(commit: str, preset: str) -> str:
+    return f"python -m rnnhmm.replay --base {commit} --preset {preset}"
 
 
 # ---------------------------------------------------------------------- git and the numerics hash
@@ -615,14 +642,55 @@ def read_stamp(readme: str | os.PathLike, name: str | None = None) -> tuple[Stam
     return Stamp(m["preset"], m["commit"], m["numerics"]), block
 
 
+def block_models(block: str) -> list[str]:
+    """The models of a block, in order: the first column of its per-model training table (the table
+    whose header starts with ``| model |``), the rows that are model ids (``_MODEL_RE``)."""
+    models: list[str] = []
+    in_table = False
+    for line in block.splitlines():
+        if not line.lstrip().startswith("|"):
+            in_table = False
+            continue
+        first = line.strip().strip("|").split("|")[0].strip()
+        if first == "model":
+            in_table = True
+        elif in_table and _MODEL_RE.match(first) and first not in models:
+            models.append(first)
+    return models
+
+
+def replay_rows(root: str | os.PathLike) -> set[tuple[str, str, str, str]]:
+    """The (base_commit, numerics, preset, model) of every row of the repository's ``REPLAY_RECORD``
+    (none when the file is absent)."""
+    path = Path(root) / REPLAY_RECORD
+    if not path.is_file():
+        return set()
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in REPLAY_COLUMNS[:4] if c not in (reader.fieldnames or [])]
+            if missing:
+                raise RunNumbersError(f"{path} lacks the column(s) {', '.join(missing)}")
+            return {(r["base_commit"], r["numerics"], r["preset"], r["model"]) for r in reader}
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RunNumbersError(f"cannot read {path}: {exc}") from exc
+
+
+def full_commit(root: str | os.PathLike, commit: str) -> str | None:
+    """The full sha of ``commit`` in the repository ``root`` (None when it has no such commit)."""
+    r = _git(Path(root), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}")
+    return r.stdout.decode().strip() if r.returncode == 0 else None
+
+
 def stale_reason(readme: str | os.PathLike, repo: str | os.PathLike | None = None,
                  run_dir: str | os.PathLike | None = None, log: str | os.PathLike | None = None,
                  name: str | None = None) -> str | None:
     """Why the README's block is stale (one line, with the command that regenerates it), or None.
 
     Stale: the stamp's commit is not an ancestor of the repository's HEAD, the files of
-    ``NUMERICS_FILES`` differ from the stamp's hash, or (with ``run_dir``) the block differs from
-    the one that run gives."""
+    ``NUMERICS_FILES`` differ from the stamp's hash and ``REPLAY_RECORD`` lacks a replay of some
+    model of the block against the stamp's commit with today's hash and the stamp's preset (or the
+    block lists no model), or (with ``run_dir``) the block differs from the one that run gives."""
     readme = Path(readme)
     stamp, block = read_stamp(readme, name)
     root = Path(repo) if repo is not None else repo_root(readme)
@@ -636,9 +704,21 @@ def stale_reason(readme: str | os.PathLike, repo: str | os.PathLike | None = Non
                 f"({why[-1] if why else 'git merge-base failed'}; a shallow clone needs `git fetch --unshallow`); {fix}")
     now = numerics_hash(root)
     if now != stamp.numerics:
-        what = ", ".join(changed_numerics_files(root, stamp.commit)) or "the numerics files"
-        return (f"{readme}: run-numbers stale: {what} changed since commit {stamp.commit[:12]} "
-                f"(numerics {stamp.numerics} in the stamp, {now} now); {fix}")
+        # current all the same when every model of the block was replayed bit for bit against the
+        # stamp's own commit with today's numerics (rnnhmm.replay)
+        commit = full_commit(root, stamp.commit) or stamp.commit
+        models = block_models(block)
+        rows = replay_rows(root)
+        lacking = [m for m in models if (commit, now, stamp.preset, m) not in rows]
+        if not models or lacking:
+            what = ", ".join(changed_numerics_files(root, stamp.commit)) or "the numerics files"
+            head = (f"{readme}: run-numbers stale: {what} changed since commit {stamp.commit[:12]} "
+                    f"(numerics {stamp.numerics} in the stamp, {now} now)")
+            if not models:
+                return f"{head}, and the block lists no model a replay could cover; {fix}"
+            return (f"{head}, and {REPLAY_RECORD} has no replay of {', '.join(lacking)} at these numerics; if "
+                    f"the change leaves the training as it was, replay: {replay_command(commit, stamp.preset)}; "
+                    f"else {fix}")
     if run_dir is not None:
         fresh = run_numbers_block(run_dir, stamp.preset, log)
         if block.strip("\n") != fresh.strip("\n"):

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from . import io
-from .model import N_OUTPUTS, NoiseRNN
+from .model import NoiseRNN
 from .rng import torch_generator
 from .sinkhorn import SinkhornLoss
 
@@ -87,7 +87,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def one_hot_flat(outputs: np.ndarray, n_outputs: int = N_OUTPUTS) -> torch.Tensor:
+def one_hot_flat(outputs: np.ndarray, n_outputs: int) -> torch.Tensor:
     """(N, T) integer symbols -> (N, T*K) float32 one-hot rows, the cloud geometry of the loss."""
     t = torch.as_tensor(np.asarray(outputs, dtype=np.int64))
     return torch.nn.functional.one_hot(t, n_outputs).to(torch.float32).reshape(t.shape[0], -1)
@@ -98,15 +98,16 @@ def batch_slices(n: int, batch_size: int) -> list[slice]:
     return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
 
 
-def draw_inputs(key: ModelKey, stream: str, epoch: int, batch: int, shape: tuple[int, int], dim: int,
+def draw_inputs(key: ModelKey, stream: str, epoch: int, batch: int, shape: tuple[int, int, int], dim: int,
                 sigma: float, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Noise x = sigma * xi (B, T, d) and Gumbel uniforms (B, T, K) of one batch, drawn on the CPU from
-    the batch's own named streams (identical on every device), then moved to ``device``."""
-    b, t_len = shape
+    the batch's own named streams (identical on every device), then moved to ``device``; ``shape`` is
+    (B, T, K)."""
+    b, t_len, n_outputs = shape
     gen_x = key.torch_gen(f"{stream}_noise:{epoch}:{batch}")
     gen_u = key.torch_gen(f"{stream}_gumbel:{epoch}:{batch}")
     noise = torch.randn(b, t_len, dim, generator=gen_x).mul_(sigma)  # in place: no second (B, T, d) copy
-    uniforms = torch.rand(b, t_len, N_OUTPUTS, generator=gen_u)
+    uniforms = torch.rand(b, t_len, n_outputs, generator=gen_u)
     return noise.to(device), uniforms.to(device)
 
 
@@ -128,11 +129,11 @@ def run_epoch(model: NoiseRNN, targets: torch.Tensor, key: ModelKey, cfg: TrainC
 
     Returns (mean batch loss, mean pre-clip gradient norm or NaN)."""
     n, width = targets.shape
-    t_len = width // N_OUTPUTS
+    t_len = width // model.n_outputs
     loss_fn = _loss_fn(cfg)
     losses, norms = [], []
     for b, sl in enumerate(batch_slices(n, cfg.batch_size)):
-        noise, uniforms = draw_inputs(key, stream, epoch, b, (sl.stop - sl.start, t_len), model.dim, cfg.sigma, device)
+        noise, uniforms = draw_inputs(key, stream, epoch, b, (sl.stop - sl.start, t_len, model.n_outputs), model.dim, cfg.sigma, device)
         target = targets[sl].to(device)
         if optimizer is None:
             with torch.no_grad():
@@ -179,10 +180,11 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "grad_norm_preclip_mean", 
 
 
 def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_targets: np.ndarray, out_dir: str | Path,
-          config_slice: dict | None = None) -> dict:
+          n_outputs: int, config_slice: dict | None = None) -> dict:
     """Train one model and write ``model.pt``, ``history.csv``, ``meta.json`` and ``checkpoints/`` in out_dir.
 
-    ``train_targets`` / ``val_targets`` are (N, T) integer symbol arrays.  Resumes from
+    ``train_targets`` / ``val_targets`` are (N, T) integer symbol arrays over the HMM's ``n_outputs``
+    symbols (K, the network's readout size).  Resumes from
     ``out_dir/_work/state.pt`` when present.  Returns the training summary.
     """
     started = time.time()
@@ -195,9 +197,9 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
 
-    y_train = one_hot_flat(train_targets)
-    y_val = one_hot_flat(val_targets)
-    model = NoiseRNN(key.hidden, key.dim, generator=key.torch_gen("init")).to(device)
+    y_train = one_hot_flat(train_targets, n_outputs)
+    y_val = one_hot_flat(val_targets, n_outputs)
+    model = NoiseRNN(key.hidden, key.dim, n_outputs, generator=key.torch_gen("init")).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=0.0)
     model.register_forward_hook(_finite_output_guard(key))
 

@@ -60,14 +60,14 @@ def emission_row(rnn: np.ndarray, hmm_set: np.ndarray, hmm: HMM, sinkhorn: bool,
     length = rnn.shape[1]
     k = sinkhorn_n if sinkhorn_n > 0 else len(rnn)
     m = evaluate.matched_distance(rnn, hmm_set, **evaluate.MATCH_DEFAULTS)
-    p, empty = evaluate.transition_matrix(rnn)
-    f = evaluate.frequencies(rnn).mean(axis=0)
+    p, empty = evaluate.transition_matrix(rnn, hmm.n_outputs)
+    f = evaluate.frequencies(rnn, hmm.n_outputs).mean(axis=0)
     vol = evaluate.volatility(rnn)
     return {
         "euclid_rnn": m.mean, "euclid_rnn_std": m.std, "match_converged": m.converged,
-        "sinkhorn_div": evaluate.heldout_sinkhorn(rnn[:k], hmm_set[:k]) if sinkhorn else np.nan,
-        "transmat_sse": float(((hmm.output_transition() - p) ** 2).sum()), "transmat_empty_rows": int(empty.sum()),
-        "freq_l1": float(np.abs(f - hmm.output_marginal()).sum()),
+        "sinkhorn_div": evaluate.heldout_sinkhorn(rnn[:k], hmm_set[:k], hmm.n_outputs) if sinkhorn else np.nan,
+        "transmat_sse": float(((hmm.output_transition(length) - p) ** 2).sum()), "transmat_empty_rows": int(empty.sum()),
+        "freq_l1": float(np.abs(f - hmm.output_marginal(length)).sum()),
         "p_sw_emit": float(vol.mean() / max(length - 1, 1)), "vol_mean": float(vol.mean()),
         **{f"freq_O{k + 1}": float(f[k]) for k in range(len(f))},
     }
@@ -87,7 +87,7 @@ def sweep(net: Network, model, hmm: HMM, length: int, p: dict, xi: np.ndarray, b
         rows.append({"sigma": s, "p_sw_dom": st.p_sw, "tr_dom": st.tr, "cv_dwell": st.cv_dwell,
                      "n_switches_dom": st.n_switches, **emission_row(rnn, a, hmm, p["sinkhorn_divergence"], p["sinkhorn_n"]),
                      "euclid_base": base.mean, "euclid_base_std": base.std,
-                     "p_y": hmm.emitted_switch_prob(), "p_dom_hmm": hmm.dominant_switch_prob(),
+                     "p_y": hmm.emitted_switch_prob(length), "p_dom_hmm": hmm.dominant_switch_prob(),
                      "vol_hmm": hmm.expected_volatility(length), "T": length,
                      "N": p["n_sequences"]})
     return pd.DataFrame(rows)

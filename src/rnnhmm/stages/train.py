@@ -25,11 +25,11 @@ def run(args) -> None:
     p = stage_params(args)
     need_paths(args, "hmm_file", "out_dir")
     set_threads(args.threads)
-    _, data = load_hmm_file(args.hmm_file)
+    hmm, data = load_hmm_file(args.hmm_file)
     m = p["model"]
     key = ModelKey(m["hmm"], int(m["hidden"]), int(m["dim"]), int(m["seed"]), int(p["base_seed"]), int(p.get("attempt", 0)))
     t = dict(p["train"])
     t["betas"] = tuple(t["betas"])
     t["checkpoint_epochs"] = tuple(t["checkpoint_epochs"])
-    summary = train(key, TrainConfig(**t), data["train"], data["val"], args.out_dir, config_slice=p)
+    summary = train(key, TrainConfig(**t), data["train"], data["val"], args.out_dir, hmm.n_outputs, config_slice=p)
     log.info("done: %s", json.dumps(summary))
