@@ -37,14 +37,14 @@ def enumerate_stats(h: HMM, length: int) -> tuple[np.ndarray, np.ndarray]:
     m, k = h.n_states, h.n_outputs
     freq, joint = np.zeros(k), np.zeros((k, k))
     for states in itertools.product(range(m), repeat=length):
-        p_s = h.start[states[0]] * np.prod([h.transition[a, b] for a, b in zip(states, states[1:])])
+        p_s = h.start[states[0]] * np.prod([h.transition[a, b] for a, b in zip(states, states[1:], strict=False)])
         if p_s == 0:
             continue
         for symbols in itertools.product(range(k), repeat=length):
-            p = p_s * np.prod([h.emission[s, y] for s, y in zip(states, symbols)])
+            p = p_s * np.prod([h.emission[s, y] for s, y in zip(states, symbols, strict=True)])
             for y in symbols:
                 freq[y] += p / length
-            for a, b in zip(symbols, symbols[1:]):
+            for a, b in zip(symbols, symbols[1:], strict=False):
                 joint[a, b] += p / (length - 1)
     return freq, joint
 
@@ -213,7 +213,7 @@ def test_a_k_symbol_hmm_trains_and_evaluates(tmp_path, k):
     assert (tm.groupby("source").size() == k * k).all()
     stats = set(res["freq_vol"]["stat"])
     assert {f"freq_O{j + 1}" for j in range(k)} <= stats and f"freq_O{k + 1}" not in stats
-    metrics = dict(zip(res["metrics"]["metric"], res["metrics"]["value"]))
+    metrics = dict(zip(res["metrics"]["metric"], res["metrics"]["value"], strict=True))
     np.testing.assert_allclose([metrics[f"freq_O{j + 1}_analytic"] for j in range(k)], h.output_marginal(12))
     assert metrics["p_switch_analytic"] == pytest.approx(h.emitted_switch_prob(12))
     assert np.isfinite(metrics["sinkhorn_test"])
