@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import run_numbers as rn
+from .stages import positive_int
 
 PROG = "python -m rnnhmm.replay"
 # the documents whose run-numbers blocks name the models a replay covers by default
@@ -437,16 +438,6 @@ def record_rows(path: Path, rows: list[dict]) -> list[dict]:
 
 
 # ---------------------------------------------------------------------- command line
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n} is out of range; allowed: an integer >= 1")
-    return n
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"replay: error: {message}\n")
@@ -460,9 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", required=True, help="the preset whose parameters the models train with")
     p.add_argument("--models", help="model ids, comma-separated (default: the models of the blocks of README.md, "
                                     "docs/reference-run.md and docs/claims.md stamped with --base and --preset)")
-    p.add_argument("--epochs", type=_positive, default=2, help="epochs to train (default: 2)")
+    p.add_argument("--epochs", type=positive_int, default=2, help="epochs to train (default: 2)")
     p.add_argument("--record", default=None, help=f"the record CSV (default: {rn.REPLAY_RECORD} of the repository)")
-    p.add_argument("--threads", type=_positive, default=1, help="torch threads of every training (default: 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads of every training (default: 1)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (its path is printed)")
     a = p.parse_args(argv)
     tmp = None
