@@ -149,7 +149,7 @@ def test_structural_change_replays_and_keeps_the_stamp_current(clone):
     assert now != old and rn.changed_numerics_files(clone, "HEAD") == ["src/rnnhmm/train.py"]
 
     # stamps at HEAD whose blocks list MODEL: stale before the replay, naming the model and the command
-    doc = doc_with_blocks(clone / "docs" / "synthetic-run.md", {
+    doc = doc_with_blocks((clone / "docs" / "synthetic-run").with_suffix(".md"), {
         None: block("smoke", head, old, [MODEL]),
         "short": block("smoke", head[:7], old, [MODEL]),  # a stamp with the short sha
         "two": block("smoke", head, old, [MODEL, "chain3_h16_d2_s0"]),
