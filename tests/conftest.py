@@ -20,6 +20,18 @@ def config() -> dict:
     return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
+def config_hmm(name: str):
+    """The HMM ``name`` of the repository's config.yaml (an rnnhmm.hmm.HMM)."""
+    from rnnhmm.hmm import build_hmm
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())["hmms"][name]
+    if "file" in cfg:
+        from rnnhmm.hmm import read_hmm_spec
+
+        return read_hmm_spec(REPO / cfg["file"], name)
+    return build_hmm(name, cfg)
+
+
 def copy_repo(dest: Path) -> Path:
     """A copy of the workflow (sources and config, no results) to run snakemake in isolation."""
     top_level = {"results", "figures", ".snakemake", ".git", "benchmarks"}

@@ -336,7 +336,7 @@ def test_changing_one_analysis_block_reruns_its_jobs_and_their_readers_only(fini
     assert done and planned_jobs == done, (planned_jobs, done)
     readers = {f for f in figures.FIGURES if any("/analysis/orbits/" in p for p in figures.needs(f, "smoke", pcfg))}
     assert {w["figure"] for r, w in jobs if r == "figure"} == readers
-    reads_orbits = any("/analysis/orbits/" in p for p in claims.needs("smoke", pcfg))
+    reads_orbits = any("/analysis/orbits/" in p for p in claims.needs("smoke", pcfg, cfg["hmms"]))
     assert ("claims" in {r for r, _ in jobs}) == reads_orbits
     assert {r for r, _ in jobs} <= {"analyze", "figure", "claims", "report_pages", "all"}
 

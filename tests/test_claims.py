@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from conftest import REPO
 from rnnhmm import claims, cli, io, plan
 from rnnhmm.dynamics import silencing
 from rnnhmm.plan import ModelSpec
@@ -17,7 +19,9 @@ PRESET = "t"
 PCFG = {"grid": [{"hmms": ["chain2", "chain3", "chain4", "fully3"], "hidden": [8], "dim": [2], "seeds": [0, 1]}],
         "reference": {"hidden": 8, "dim": 2, "seed": 0},
         "train": {"evolution": {"hidden": 8, "dim": 2}}}
-HMMS = {"chain2": {"seq_len": 10}, "chain3": {"seq_len": 10}, "chain4": {"seq_len": 10}, "fully3": {"seq_len": 12}}
+_CONFIG_HMMS = yaml.safe_load((REPO / "config.yaml").read_text())["hmms"]
+# the config's definitions at short training lengths
+HMMS = {h: {**_CONFIG_HMMS[h], "seq_len": n} for h, n in (("chain2", 10), ("chain3", 10), ("chain4", 10), ("fully3", 12))}
 CHAIN2, FULLY3 = ModelSpec("chain2", 8, 2, 0), ModelSpec("fully3", 8, 2, 0)
 MODELS = {h: ModelSpec(h, 8, 2, 0) for h in HMMS}
 STATES = {"chain2": 2, "chain3": 3, "chain4": 4, "fully3": 3}
@@ -335,7 +339,7 @@ def test_a_control_that_passes_makes_the_check_not_discriminate(tmp_path):
 
 def test_controls_hmms_limits_the_control_networks_to_those_models(tmp_path):
     pcfg = {**PCFG, "controls": {"hmms": ["fully3"]}}
-    need = set(claims.needs(PRESET, pcfg))
+    need = set(claims.needs(PRESET, pcfg, HMMS))
     for k in NETWORKS:
         assert plan.analysis_dir(WHERE[k], "fixed_points", FULLY3) in need
         assert not any(p.startswith(f"results/{WHERE[k]}/") and "/chain" in p for p in need)
@@ -633,7 +637,7 @@ def test_a_table_without_a_needed_column_is_an_error_naming_the_file(tmp_path):
 
 
 def test_needs_lists_exactly_the_folders_and_files_it_reads(tmp_path):
-    need = set(claims.needs(PRESET, PCFG))
+    need = set(claims.needs(PRESET, PCFG, HMMS))
     everyone = list(MODELS.values())
     expected = set()
     for where in WHERE.values():
@@ -653,7 +657,7 @@ def test_needs_lists_exactly_the_folders_and_files_it_reads(tmp_path):
 
 def test_bifurcation_needs_an_evolution_model(tmp_path):
     pcfg = {**PCFG, "train": {"evolution": {"hidden": 99, "dim": 2}}}
-    assert not any("training_evolution" in p for p in claims.needs(PRESET, pcfg))
+    assert not any("training_evolution" in p for p in claims.needs(PRESET, pcfg, HMMS))
     w = world()
     del w[("trained", "training_evolution", "chain2", "evo_summary.csv")]
     del w[("trained", "training_evolution", "chain2", "evo_stats.csv")]
@@ -709,3 +713,28 @@ def test_cli_names_a_missing_file_and_exits_2(tmp_path, monkeypatch, caplog):
     assert cli.main(["claims", "--params", params, "--out", "claims.csv"]) == 2
     assert "kick_neurons/chain2/h8_d2/seed0/kick_groups.json" in caplog.text
     assert not (tmp_path / "claims.csv").exists()
+
+
+def test_which_checks_a_user_hmm_gets():
+    """Structural scopes: an HMM of the user's gets every check of every HMM; C7's pair checks when it has
+    >= 3 symbols that are each some state's most likely; never the paper's chain2 (C5, C6) or chain checks."""
+    five = {"transitions": {"kind": "custom", "matrix": (np.full((5, 5), 0.025) + np.eye(5) * 0.875).tolist()},
+            "emissions": {"kind": "custom", "matrix": (np.full((5, 5), 0.05) + np.eye(5) * 0.75).tolist()},
+            "seq_len": 20}
+    two = {"transitions": {"kind": "custom", "matrix": [[0.9, 0.1], [0.1, 0.9]]},
+           "emissions": {"kind": "custom", "matrix": [[0.8, 0.2], [0.3, 0.7]]}, "seq_len": 20}
+    rare = {**five, "emissions": {"kind": "custom", "matrix": [[0.7, 0.1, 0.1, 0.05, 0.05]] * 5}}
+    hmms = {**HMMS, "five": five, "two": two, "rare": rare}
+    pcfg = {**PCFG, "grid": [{"hmms": ["chain2", "fully3", "five", "two", "rare"], "hidden": [8], "dim": [2],
+                              "seeds": [0]}]}
+    rows: dict[str, set] = {}
+    for c, models in claims.planned(pcfg, hmms):
+        for m in models:
+            rows.setdefault(m.hmm, set()).add((c.claim, c.name))
+    general = {(c.claim, c.name) for c in claims.CHECKS if c.scope is claims.EVERY_HMM}
+    pairs = {("C7", "orbits_per_pair"), ("C7", "pair_cluster_share")}
+    assert rows["five"] == general | pairs and rows["fully3"] == general | pairs
+    assert rows["two"] == general and rows["rare"] == general
+    assert {c for c, _ in rows["chain2"] - general} == {"C5", "C6", "C7"}  # kick neurons, evolution, tilt
+    with pytest.raises(claims.UserError, match="no HMM 'five'"):
+        claims.planned(pcfg, HMMS)

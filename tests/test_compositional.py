@@ -1,9 +1,11 @@
 """Output-pair segments, the L_min halving rule and the compositional analysis (docs/method.md §4.12, D15)."""
 
 import numpy as np
+import pytest
 
 from rnnhmm.dynamics import compositional as comp
 from rnnhmm.dynamics.simulate import Network
+from rnnhmm.hmm import output_pairs
 from test_residency import Ctx, constant_output_net
 
 
@@ -57,11 +59,11 @@ def test_pair_pca_uses_all_in_pair_states():
     o = rng.integers(0, 3, 400)
     pcs = rng.normal(size=(400, 4))
     pcs[o == 1, 0] += 50.0  # O2 states are far along global PC1
-    pp = comp.pair_pca(pcs, o, 3)
+    pp = comp.pair_pca(pcs, o, output_pairs(3), 3)
     # pairs containing O2 have their first component along global PC1; O1O3 does not
     assert abs(pp["O1O2"].components[0, 0]) > 0.99 and abs(pp["O2O3"].components[0, 0]) > 0.99
     assert abs(pp["O1O3"].components[0, 0]) < 0.9
-    assert comp.pair_pca(pcs, np.zeros(400, int), 3)["O2O3"] is None
+    assert comp.pair_pca(pcs, np.zeros(400, int), output_pairs(3), 3)["O2O3"] is None
 
 
 def _params():
@@ -75,10 +77,10 @@ def test_analysis_on_a_random_network():
     net = Network(rng.uniform(-1, 1, (H, H)) / 4, rng.uniform(-1, 1, (H, d)) / 4, rng.uniform(-1, 1, (3, H)) / 4)
     out = comp.run(Ctx("compositional", net, _params(), hmm="fully3"))
     seg = out["subspace_segments.csv"]
-    assert set(seg["pair"]) == set(comp.PAIRS) and set(seg["run"]) == {"pca", "residency"}
+    assert set(seg["pair"]) == set(output_pairs(3)) and set(seg["run"]) == {"pca", "residency"}
     res = out["subspace_residency.parquet"]
-    assert len(res) and set(res["pair"]) <= set(comp.PAIRS)
-    for name, pair in comp.PAIRS.items():
+    assert len(res) and set(res["pair"]) <= set(output_pairs(3))
+    for name, pair in output_pairs(3).items():
         assert np.isin(res.loc[res["pair"] == name, "o"], pair).all()
     assert set(out["subspace_residency_summary.csv"]["region"]) == {"transition", "kick-zone", "cluster",
                                                                     "unassigned"}
@@ -93,3 +95,25 @@ def test_analysis_without_switches_says_so():
     assert seg.loc[("pca", "O1O2"), "n_segments"] == 1 and seg.loc[("pca", "O1O2"), "longest"] == 600
     assert set(out["subspace_traj.parquet"]["pair"]) == {"O1O2", "O1O3"}
     assert (out["subspace_residency.parquet"]["rt"] == 10).all()
+
+
+def test_output_pairs_neighbours_first():
+    assert list(output_pairs(2)) == ["O1O2"]
+    assert output_pairs(3) == {"O1O2": (0, 1), "O2O3": (1, 2), "O1O3": (0, 2)}  # the paper's order
+    five = output_pairs(5)
+    assert len(five) == 10 and list(five)[:4] == ["O1O2", "O2O3", "O3O4", "O4O5"] and list(five)[-1] == "O1O5"
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_analysis_for_k_outputs(k):
+    """Every pair of a K-output network gets its rows, and each pair's states emit only that pair."""
+    rng = np.random.default_rng(5)
+    H, d = 16, 4
+    net = Network(rng.uniform(-1, 1, (H, H)) / 4, rng.uniform(-1, 1, (H, d)) / 4, rng.uniform(-1, 1, (k, H)) / 4)
+    out = comp.run(Ctx("compositional", net, _params(), hmm="ethogram"))
+    seg = out["subspace_segments.csv"]
+    assert len(seg) == 2 * len(output_pairs(k)) and set(seg["pair"]) == set(output_pairs(k))
+    res = out["subspace_residency.parquet"]
+    for name, pair in output_pairs(k).items():
+        assert np.isin(res.loc[res["pair"] == name, "o"], pair).all()
+    assert len(out["subspace_contour_levels.csv"]) == 5 * len(output_pairs(k))

@@ -369,7 +369,7 @@ def check_claims(root: Path, preset_cfg: dict, hmms: dict) -> pd.DataFrame:
     """The claims table from the tables under ``root``: its columns and rows, pass False where NaN."""
     table = claims.claims_table(PRESET, preset_cfg, hmms, root=root)
     assert list(table.columns) == claims.COLUMNS
-    expected = [(c.claim, c.name, claims.row_model(c, models)) for c, models in claims.planned(preset_cfg)]
+    expected = [(c.claim, c.name, claims.row_model(c, models)) for c, models in claims.planned(preset_cfg, hmms)]
     assert list(zip(table["claim"], table["check"], table["model"], strict=True)) == expected
     assert table["pass"].map(type).eq(bool).all()
     value = table["value"].astype(float)
@@ -408,7 +408,7 @@ def planted_root(smoke_root: Path, dest: Path, preset_cfg: dict) -> Path:
     """A copy of every input of the figures and the claims check, the PLANTED analyses of every reference
     model replaced by the planted networks' tables."""
     relative = {rel for name in figures.FIGURES for rel in figures.needs(name, PRESET, preset_cfg)}
-    copy_inputs(smoke_root, dest, sorted(relative | set(claims.needs(PRESET, preset_cfg))))
+    copy_inputs(smoke_root, dest, sorted(relative | set(claims.needs(PRESET, preset_cfg, _HMMS))))
     tables = _planted_tables()
     for m in plan.reference_models(preset_cfg):
         for name, results in tables.items():
@@ -424,7 +424,8 @@ def reads_planted(relative: list[str]) -> bool:
 
 # ---------------------------------------------------------------------- the tests
 FIGURE_NAMES = sorted(figures.FIGURES)
-_PRESET_CFG = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["presets"][PRESET]
+_CONFIG = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+_PRESET_CFG, _HMMS = _CONFIG["presets"][PRESET], _CONFIG["hmms"]
 # (source of the tables, figure): every figure on the smoke run; those reading a PLANTED analysis also on those
 CASES = [("smoke", n) for n in FIGURE_NAMES] + [("planted", n) for n in FIGURE_NAMES
                                                  if reads_planted(figures.needs(n, PRESET, _PRESET_CFG))]
@@ -437,7 +438,7 @@ def smoke(smoke_run):
     cfg = yaml.safe_load((work / "config.yaml").read_text())
     pcfg = cfg["presets"][PRESET]
     missing = [rel for name in figures.FIGURES for rel in figures.needs(name, PRESET, pcfg) if not (work / rel).exists()]
-    missing += [rel for rel in claims.needs(PRESET, pcfg) if not (work / rel).exists()]
+    missing += [rel for rel in claims.needs(PRESET, pcfg, _HMMS) if not (work / rel).exists()]
     if missing:
         pytest.fail(f"the smoke run did not write {missing[:5]} ...:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}")
     return work, pcfg, cfg["hmms"]
@@ -510,7 +511,7 @@ def test_figure_renders_with_each_table_empty_alone(smoke, sources, tmp_path, so
 @pytest.mark.parametrize("source", ["smoke", "planted"])
 def test_claims_table_on_degenerate_tables(smoke, sources, tmp_path, source, mutation):
     _, pcfg, hmms = smoke
-    root, changed = mutated_root(sources[source], tmp_path / "root", claims.needs(PRESET, pcfg), mutation)
+    root, changed = mutated_root(sources[source], tmp_path / "root", claims.needs(PRESET, pcfg, _HMMS), mutation)
     if not changed:
         pytest.skip(f"{mutation} changes none of the files the claims check reads")
     check_claims(root, pcfg, hmms)
@@ -520,7 +521,7 @@ def test_claims_table_on_degenerate_tables(smoke, sources, tmp_path, source, mut
 @pytest.mark.parametrize("source", ["smoke", "planted"])
 def test_claims_table_with_each_table_empty_alone(smoke, sources, tmp_path, source):
     _, pcfg, hmms = smoke
-    relative = claims.needs(PRESET, pcfg)
+    relative = claims.needs(PRESET, pcfg, _HMMS)
     base = copy_inputs(sources[source], tmp_path / "base", relative)
     check_claims(base, pcfg, hmms)
     tables = sorted({p.name for p in data_files(base) if p.suffix in TABLE_SUFFIXES})

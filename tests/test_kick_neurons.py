@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
+from conftest import config_hmm
 from rnnhmm.dynamics import kick_neurons as kn
 from rnnhmm.dynamics.simulate import Network, gain_vector
 from rnnhmm.dynamics.spectra import critical_pairs_at_switches
 from rnnhmm.dynamics.switching import dwell_windows, switch_times
+from rnnhmm.hmm import HMM
 
 
 def planted_network(rho=0.9, kappa=2.0, gamma=30.0, alpha=(2.2, 2.4, 2.6), beta=1.0, lam=3.0, n_fill=12, seed=0,
@@ -136,8 +138,15 @@ def test_critical_pairs_at_switches_counts_clipped_windows():
 
 
 def test_group_labels_follow_the_naming_rule():
-    assert [kn.group_label("chain2", k) for k in (0, 2, 1)] == [1, 2, 3]
-    assert [kn.group_label("fully3", k) for k in range(3)] == [1, 2, 3]
+    """Dominant symbols first, then the rare ones: the chains' O1, O3, O2 are groups 1, 2, 3; fully3's and
+    cyclic4's O_k is group k; a five-symbol HMM whose O2 and O4 no state makes most likely numbers them last."""
+    assert [kn.group_label(config_hmm("chain2"), k) for k in (0, 2, 1)] == [1, 2, 3]
+    assert [kn.group_label(config_hmm("fully3"), k) for k in range(3)] == [1, 2, 3]
+    assert [kn.group_label(config_hmm("cyclic4"), k) for k in range(3)] == [1, 2, 3]
+    e = np.array([[0.7, 0.1, 0.1, 0.05, 0.05], [0.1, 0.2, 0.5, 0.1, 0.1], [0.05, 0.1, 0.05, 0.2, 0.6]])
+    five = HMM("five", np.full((3, 3), 1 / 3), e)
+    assert five.dominant_outputs() == [0, 2, 4] and five.rare_outputs() == [1, 3]
+    assert [kn.group_label(five, k) for k in range(5)] == [1, 4, 2, 5, 3]
 
 
 def test_exhaustive_mode_tests_every_triplet_and_finds_a_full_effect(planted):

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from conftest import config_hmm
 from rnnhmm import figures, plan
 from rnnhmm.dynamics import ablation, connectivity, kick_neurons, mean_activity
 from rnnhmm.figures.style import save
@@ -31,6 +32,9 @@ class PlantedContext:
 
     def network(self):
         return self.net
+
+    def hmm(self):
+        return config_hmm(self.spec.hmm)
 
     def rng(self, purpose):
         return numpy_rng(7, self.name, purpose)

@@ -130,7 +130,7 @@ def test_a_bad_file_is_one_line_naming_the_problem(tmp_path, change, message):
 
 
 def test_files_that_are_no_hmm_files(tmp_path):
-    cases = {"a.txt": "must end in .json or .npz", "b.json": "not valid JSON", "c.npz": "without pickle",
+    cases = {"a.txt": "must end in .json or .npz", "b.json": "not valid JSON", "c.npz": "not a readable .npz archive",
              "d.json": "must hold a JSON object", "missing.json": "no such HMM file"}
     (tmp_path / "a.txt").write_text("{}")
     (tmp_path / "b.json").write_text("{start: ")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import config_hmm
 from rnnhmm.dynamics import regions, registry, residency
 from rnnhmm.dynamics.simulate import Network, noisy_run
 from rnnhmm.plan import ModelSpec
@@ -11,13 +12,17 @@ from rnnhmm.plan import ModelSpec
 class Ctx(registry.AnalysisContext):
     """An analysis context whose network is given (no model file)."""
 
-    def __init__(self, name, net, params, hmm="chain3"):
+    def __init__(self, name, net, params, hmm="chain3", hmm_obj=None):
         super().__init__(name=name, preset="test", spec=ModelSpec(hmm, net.hidden, net.dim, 0), base_seed=1,
                          params=registry.check_params(name, params))
-        self._net = net
+        self._net, self._hmm = net, hmm_obj
 
     def network(self, which="best"):
         return self._net
+
+    def hmm(self):
+        """The given HMM, or the config's HMM of that name (no HMM file is written)."""
+        return self._hmm if self._hmm is not None else config_hmm(self.spec.hmm)
 
 
 def constant_output_net(H=6, d=3, seed=0):

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import io, plan
+from .errors import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,11 +101,29 @@ READOUT_TILT_MIN_CHAINS = 3  # C7: chains needed for the tilt
 # classifies a ray as fixed when |lambda - 1| < eig_tol = 1e-6).
 RAY_TOL = 1.0e-6
 
-# the models each claim is measured on
-REFERENCE_HMMS = ("chain2", "chain3", "chain4", "chain5", "fully3", "cyclic4")
-REF2_HMMS = ("chain2",)
-COMPOSITIONAL_HMMS = ("fully3", "cyclic4")
-CHAIN_HMMS = ("chain2", "chain3", "chain4", "chain5")
+
+
+# ---------------------------------------------------------------------- which HMMs a check is measured on
+@dataclass(frozen=True)
+class Scope:
+    """The HMMs of a preset a check is measured on: the paper's HMMs a claim is about, by name, or
+    those whose matrices pass ``test`` (an rnnhmm.hmm.HMM -> bool), so that a user's HMM gets every
+    check its structure allows."""
+
+    text: str  # for docs and errors
+    names: tuple[str, ...] = ()
+    test: Callable | None = None
+
+    def applies(self, name: str, hmm) -> bool:
+        return name in self.names or (self.test is not None and self.test(hmm))
+
+
+MIN_COMPOSITIONAL_OUTPUTS = 3  # C7: a motif reused across output pairs needs at least three symbols
+EVERY_HMM = Scope("every HMM", test=lambda h: True)
+REF2 = Scope("chain2", names=("chain2",))  # the paper's mechanism study of the 2-state chain (C5, C6)
+COMPOSITIONAL = Scope(f">= {MIN_COMPOSITIONAL_OUTPUTS} symbols, each the most likely of some state (fully3, cyclic4)",
+                      test=lambda h: h.n_outputs >= MIN_COMPOSITIONAL_OUTPUTS and not h.rare_outputs())
+CHAINS = Scope("the linear chains", names=("chain2", "chain3", "chain4", "chain5"))  # C7 readout tilt
 
 NAN = float("nan")
 
@@ -543,7 +562,7 @@ NETWORKS = plan.CONTROLS  # the control networks (untrained, shuffled)
 class Check:
     claim: str
     name: str
-    hmms: tuple[str, ...]  # measured on the reference models of these HMMs
+    scope: Scope  # measured on the reference models of the preset's HMMs in this scope
     reads: tuple[tuple[str, str], ...]  # (stage, file): 'evaluate' or an analysis name
     columns: str  # the columns the value comes from (for the source column)
     # Tables -> Outcome; with ``pooled``, the list of the Tables of every model of ``hmms`` -> Outcome
@@ -552,7 +571,7 @@ class Check:
     unavailable: Callable[[dict, plan.ModelSpec], str | None] = lambda cfg, spec: None
     networks: tuple[str, ...] = NETWORKS  # control networks the check is measured on
     iid: Callable[[Tables], Outcome] | None = None  # the check on the i.i.d. emitter (emission checks)
-    pooled: str = ""  # non-empty: one row over the reference models of ``hmms``, model id '<pooled>_h.._d.._s..'
+    pooled: str = ""  # non-empty: one row over the reference models of the scope, model id '<pooled>_h.._d.._s..'
 
     @property
     def controls(self) -> tuple[str, ...]:
@@ -572,64 +591,81 @@ def _on_iid(measure: Callable[..., Outcome]) -> Callable[[Tables], Outcome]:
 
 _EVAL = (("evaluate", plan.eval_file("metrics")),)
 CHECKS: tuple[Check, ...] = (
-    Check("C1", "matched_distance", REFERENCE_HMMS, _EVAL, "euclid_rnn_mean, euclid_base_mean, euclid_iid_mean",
+    Check("C1", "matched_distance", EVERY_HMM, _EVAL, "euclid_rnn_mean, euclid_base_mean, euclid_iid_mean",
           matched_distance, iid=_on_iid(matched_distance)),
-    Check("C1", "transmat_sse", REFERENCE_HMMS, _EVAL, "transmat_sse_rnn_vs_emp", transmat_sse,
+    Check("C1", "transmat_sse", EVERY_HMM, _EVAL, "transmat_sse_rnn_vs_emp", transmat_sse,
           iid=_on_iid(transmat_sse)),
-    Check("C1", "switch_rate", REFERENCE_HMMS, _EVAL, "p_switch_rnn, p_switch_analytic", switch_rate,
+    Check("C1", "switch_rate", EVERY_HMM, _EVAL, "p_switch_rnn, p_switch_analytic", switch_rate,
           iid=_on_iid(switch_rate)),
-    Check("C2", "noinput_to_origin", REFERENCE_HMMS, (("fixed_points", "fixed_points.csv"),),
+    Check("C2", "noinput_to_origin", EVERY_HMM, (("fixed_points", "fixed_points.csv"),),
           "origin basin_frac", noinput_to_origin),
-    Check("C2", "other_attractors", REFERENCE_HMMS, (("fixed_points", "fixed_points.csv"),),
+    Check("C2", "other_attractors", EVERY_HMM, (("fixed_points", "fixed_points.csv"),),
           "kind, gain, rho, basin_frac", other_attractors),
-    Check("C3", "switch_rate_dominant", REFERENCE_HMMS, (("noise_sweep", "noise_sweep.csv"),),
+    Check("C3", "switch_rate_dominant", EVERY_HMM, (("noise_sweep", "noise_sweep.csv"),),
           "p_sw_dom, p_dom_hmm", switch_rate_dominant),
-    Check("C3", "phase_sets_symbol", REFERENCE_HMMS, (("residency", "residency_states.parquet"),),
+    Check("C3", "phase_sets_symbol", EVERY_HMM, (("residency", "residency_states.parquet"),),
           "pc1, pc2, o", phase_sets_symbol),
-    Check("C4", "cluster_share", REFERENCE_HMMS, (("residency", "residency_summary.csv"),),
+    Check("C4", "cluster_share", EVERY_HMM, (("residency", "residency_summary.csv"),),
           "region, n_states", cluster_share),
-    Check("C4", "unstable_kick_vs_cluster", REFERENCE_HMMS, (("residency", "residency_summary.csv"),),
+    Check("C4", "unstable_kick_vs_cluster", EVERY_HMM, (("residency", "residency_summary.csv"),),
           "region, n_states, mean_unstable", unstable_kick_vs_cluster),
-    Check("C5", "kick_group_found", REF2_HMMS, (("kick_neurons", "kick_groups.json"),),
+    Check("C5", "kick_group_found", REF2, (("kick_neurons", "kick_groups.json"),),
           "groups.found, groups.significant", kick_group_found),
-    Check("C5", "silencing_stops_switching", REF2_HMMS,
+    Check("C5", "silencing_stops_switching", REF2,
           (("kick_neurons", "kick_groups.json"), ("silencing", "silencing_groups.csv")),
           "ratio, norm_ratio, occupancy_intact, occupancy_silenced", silencing_stops_switching),
-    Check("C5", "kick_beats_random", REF2_HMMS,
+    Check("C5", "kick_beats_random", REF2,
           (("kick_neurons", "kick_groups.json"), ("silencing", "silencing_groups.csv")),
           "null_percentile", kick_beats_random),
-    Check("C5", "kick_signature", REF2_HMMS,
+    Check("C5", "kick_signature", REF2,
           (("kick_neurons", "kick_groups.json"), ("silencing", "silencing_members.csv")),
           "core_active, pre_active", kick_signature),
-    Check("C5", "noise_population_needed", REF2_HMMS,
+    Check("C5", "noise_population_needed", REF2,
           (("kick_neurons", "kick_groups.json"), ("ablation", "ablation_cp.csv")),
           "conditions noise and control, n_switches at mu 0 and 1", noise_population_needed),
-    Check("C6", "bifurcation_found", REF2_HMMS,
+    Check("C6", "bifurcation_found", REF2,
           (("training_evolution", "evo_summary.csv"), ("training_evolution", "evo_stats.csv")),
           "bif_epoch_rule, first_epoch, frac_critical", bifurcation_found, _no_checkpoints, networks=()),
-    Check("C6", "emergence_coincides", REF2_HMMS,
+    Check("C6", "emergence_coincides", REF2,
           (("training_evolution", "evo_summary.csv"), ("training_evolution", "evo_stats.csv"),
            ("training_evolution", "evo_losses.csv")),
           "bif_epoch_rule; p_sw; val_loss", emergence_coincides, _no_checkpoints, networks=()),
-    Check("C6", "resonant_noise", REFERENCE_HMMS, (("noise_sweep", "noise_sweep.csv"),),
+    Check("C6", "resonant_noise", EVERY_HMM, (("noise_sweep", "noise_sweep.csv"),),
           "sigma, sinkhorn_div", resonant_noise),
-    Check("C7", "orbits_per_pair", COMPOSITIONAL_HMMS,
+    Check("C7", "orbits_per_pair", COMPOSITIONAL,
           (("evaluate", plan.eval_file("transmat")), ("compositional", "subspace_segments.csv")),
           "hmm_analytic p; run pca n_two_way", orbits_per_pair),
-    Check("C7", "pair_cluster_share", COMPOSITIONAL_HMMS,
+    Check("C7", "pair_cluster_share", COMPOSITIONAL,
           (("evaluate", plan.eval_file("transmat")), ("compositional", "subspace_residency_summary.csv")),
           "hmm_analytic p; pair, region, n_states", pair_cluster_share),
-    Check("C7", "readout_tilt", CHAIN_HMMS, (("readout", "readout_summary.csv"),), "M, p_bar", readout_tilt,
+    Check("C7", "readout_tilt", CHAINS, (("readout", "readout_summary.csv"),), "M, p_bar", readout_tilt,
           pooled="chains"),
 )
 
 
-def planned(preset_cfg: dict) -> list[tuple[Check, list[plan.ModelSpec]]]:
+def scope_hmms(scope: Scope, preset_cfg: dict, hmms_cfg: dict) -> list[str]:
+    """The preset's HMMs (grid order) in ``scope``; ``hmms_cfg`` maps each to its definition (a config
+    entry, or config.hmm_spec's resolved one), built only for a structural scope."""
+    from .hmm import build_hmm
+
+    out = []
+    for name in plan.hmms_in(preset_cfg):
+        if name in scope.names:
+            out.append(name)
+        elif scope.test is not None:
+            if name not in hmms_cfg:
+                raise UserError(f"claims check: the parameters define no HMM '{name}' (an HMM of the preset's grid)")
+            if scope.test(build_hmm(name, hmms_cfg[name])):
+                out.append(name)
+    return out
+
+
+def planned(preset_cfg: dict, hmms_cfg: dict) -> list[tuple[Check, list[plan.ModelSpec]]]:
     """Every (check, models) of the preset, in the order of docs/claims.md and of the preset's HMMs:
     one model per row, or all of the check's reference models for a pooled check."""
     out = []
     for c in CHECKS:
-        models = plan.reference_models(preset_cfg, list(c.hmms))
+        models = plan.reference_models(preset_cfg, scope_hmms(c.scope, preset_cfg, hmms_cfg))
         if c.pooled:
             if models:
                 out.append((c, models))
@@ -651,11 +687,11 @@ def networks_for(c: Check, models: list[plan.ModelSpec], preset_cfg: dict) -> tu
     return c.networks if all(m in have for m in models) else ()
 
 
-def needs(preset: str, preset_cfg: dict) -> list[str]:
+def needs(preset: str, preset_cfg: dict, hmms_cfg: dict) -> list[str]:
     """What the claims check reads: evaluation files and analysis folders of the preset and of its
-    control presets (the rule's inputs)."""
+    control presets (the rule's inputs); ``hmms_cfg`` as for :func:`planned`."""
     out = set()
-    for c, models in planned(preset_cfg):
+    for c, models in planned(preset_cfg, hmms_cfg):
         for m in models:
             if c.unavailable(preset_cfg, m):
                 continue
@@ -674,7 +710,8 @@ def claims_table(preset: str, preset_cfg: dict, hmms_cfg: dict, root: str | Path
     """The claims table of a preset (columns ``COLUMNS``), from the tables under ``root``: every check
     on the trained reference models and on the controls that apply to it.
 
-    ``hmms_cfg`` is config['hmms'] (the training length T of each HMM is its ``seq_len``)."""
+    ``hmms_cfg`` maps each HMM of the preset to its definition (config.hmm_spec: the training length T
+    is its ``seq_len``; the matrices decide the structural scopes)."""
     import pandas as pd
 
     cache: dict[tuple[str, plan.ModelSpec], Tables] = {}
@@ -686,7 +723,7 @@ def claims_table(preset: str, preset_cfg: dict, hmms_cfg: dict, root: str | Path
         return cache[where, m]
 
     rows = []
-    for c, models in planned(preset_cfg):
+    for c, models in planned(preset_cfg, hmms_cfg):
         why = next((w for w in (c.unavailable(preset_cfg, m) for m in models) if w), None)
         res = Outcome(NAN, why, False) if why else _measure(c, [tables(preset, m) for m in models])
         row = {"claim": c.claim, "check": c.name, "model": row_model(c, models), "value": res.value,

@@ -364,6 +364,7 @@ def _grid_hmms(config: dict, preset: str) -> list[str]:
 
 
 def claims_params(config: dict, preset: str) -> dict:
-    """The claims check: the presentation slice and each HMM's training length."""
+    """The claims check: the presentation slice and each HMM's definition (its training length, and
+    the matrices that decide which checks apply to it)."""
     return {"preset": preset, "preset_cfg": presentation_cfg(base_cfg(config, preset)),
-            "hmms": {h: {"seq_len": config["hmms"][h]["seq_len"]} for h in _grid_hmms(config, preset)}}
+            "hmms": {h: hmm_spec(config, h) for h in _grid_hmms(config, preset)}}

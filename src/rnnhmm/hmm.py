@@ -167,6 +167,17 @@ class HMM:
         pi = self.stationary()
         return float(1.0 - np.sum(pi * np.diag(self.transition)))
 
+    def dominant_outputs(self) -> list[int]:
+        """The symbols some latent state makes most likely (the argmax of its emission row; ties go to
+        the lower index), in index order: O1 and O3 of the paper's linear chains, every symbol of
+        fully3 and cyclic4."""
+        return sorted({int(k) for k in np.argmax(self.emission, axis=1)})
+
+    def rare_outputs(self) -> list[int]:
+        """The symbols no latent state makes most likely (O2 of the linear chains), in index order."""
+        dominant = set(self.dominant_outputs())
+        return [k for k in range(self.n_outputs) if k not in dominant]
+
     def dominant_switch_prob(self) -> float:
         """P(d(s_{t+1}) != d(s_t)) in the stationary chain, d(i) = argmax_k B_ik: how often the symbol
         the latent state makes most likely changes (the HMM's counterpart of the RNN's dominant
@@ -175,6 +186,24 @@ class HMM:
         d = np.argmax(self.emission, axis=1)
         differs = d[:, None] != d[None, :]
         return float(np.sum(pi[:, None] * self.transition * differs))
+
+
+def output_name(k: int) -> str:
+    """The name of symbol ``k`` (0-based) in tables and figures: O1, O2, ..."""
+    return f"O{int(k) + 1}"
+
+
+def pair_name(a: int, b: int) -> str:
+    """The name of the unordered output pair {a, b}: 'O1O3' for {0, 2} (the lower symbol first)."""
+    a, b = sorted((int(a), int(b)))
+    return output_name(a) + output_name(b)
+
+
+def output_pairs(n_outputs: int) -> dict[str, tuple[int, int]]:
+    """Every pair of the ``n_outputs`` symbols, by name, neighbours first (ordered by separation b - a,
+    then by a): O1O2, O2O3, O1O3 for three symbols."""
+    pairs = sorted(((a, b) for a in range(n_outputs) for b in range(a + 1, n_outputs)), key=lambda p: (p[1] - p[0], p[0]))
+    return {pair_name(a, b): (a, b) for a, b in pairs}
 
 
 # ---------------------------------------------------------------------- families (docs/method.md §2)
@@ -324,6 +353,8 @@ def read_hmm_spec(path, name: str | None = None) -> HMM:
             if not isinstance(raw, dict):
                 raise HMMSpecError(f"{where}: must hold a JSON object with {', '.join(SPEC_FILE_KEYS)}")
         else:
+            if not zipfile.is_zipfile(path):  # np.load would take it for a pickle and refuse it as one
+                raise HMMSpecError(f"{where}: not a readable .npz archive (not a zip file); save it with numpy.savez")
             with np.load(path, allow_pickle=False) as z:
                 raw = {k: z[k] for k in z.files}
     except HMMSpecError:

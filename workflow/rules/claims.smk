@@ -4,7 +4,7 @@
 
 rule claims:
     input:
-        tables=lambda w: claims.needs(w.preset, preset_cfg(w)),
+        tables=lambda w: claims.needs(w.preset, preset_cfg(w), slices.claims_params(config, w.preset)["hmms"]),
         code=stage_code("claims"),
     output:
         csv=report(

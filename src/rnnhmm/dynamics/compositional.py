@@ -1,7 +1,8 @@
-"""Compositional reuse of the switching motif in fully3 and cyclic4 (docs/method.md §4.12 b–d).
+"""Compositional reuse of the switching motif in fully3 and cyclic4 (docs/method.md §4.12 b–d), or in
+any HMM with three or more symbols.
 
-(b) A long noise-driven run is projected on a global PCA(4); for each output pair P (O1O2, O2O3,
-    O1O3) a pair PCA(3) is fitted on the global-PC coordinates of **all** states whose dominant output
+(b) A long noise-driven run is projected on a global PCA(4); for each output pair P (every pair of the
+    network's K outputs, neighbours first: O1O2, O2O3, O1O3 for K = 3) a pair PCA(3) is fitted on the global-PC coordinates of **all** states whose dominant output
     is in P (D15).  *Segments* are maximal in-pair runs longer than L_min (halved while fewer than
     ``min_segments`` are found, down to ``l_min_floor``; the L_min used is recorded); ``n_two_way``
     counts the segments inside which the output switches both ways within the pair (an orbit through
@@ -19,12 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..hmm import output_pairs
 from .pca import PCA, fit_pca
 from .regions import state_table, summarize
 from .registry import Analysis, AnalysisContext
 from .simulate import noisy_run
-
-PAIRS = {"O1O2": (0, 1), "O2O3": (1, 2), "O1O3": (0, 2)}
 
 DEFAULTS = {
     "warmup": 100,
@@ -82,10 +82,11 @@ def two_way(o: np.ndarray, segs: np.ndarray, pair: tuple[int, ...]) -> int:
     return n
 
 
-def pair_pca(global_pcs: np.ndarray, o: np.ndarray, n_components: int = 3) -> dict[str, PCA | None]:
+def pair_pca(global_pcs: np.ndarray, o: np.ndarray, pairs: dict[str, tuple[int, int]],
+             n_components: int = 3) -> dict[str, PCA | None]:
     """Pair PCA on the global-PC coordinates of all in-pair states (D15); None when too few states."""
     out = {}
-    for name, pair in PAIRS.items():
+    for name, pair in pairs.items():
         sel = np.isin(o, pair)
         out[name] = fit_pca(global_pcs[sel], n_components) if sel.sum() > n_components else None
     return out
@@ -104,12 +105,13 @@ def run(ctx: AnalysisContext) -> dict:
     o = net.dominant(states)
     gpca = fit_pca(states, p["n_components"])
     gpcs = gpca.transform(states)
-    ppca = pair_pca(gpcs, o, p["pair_components"])
+    pairs = output_pairs(net.A.shape[0])
+    ppca = pair_pca(gpcs, o, pairs, p["pair_components"])
 
     pca_rows = [{"space": "global", "pair": "", "component": i + 1, "evr": v}
                 for i, v in enumerate(gpca.explained_variance_ratio)]
     seg_rows, traj = [], []
-    for name, pair in PAIRS.items():
+    for name, pair in pairs.items():
         segs, lim, halv = segments(o, pair, p["l_min"], p["l_min_floor"], p["min_segments"])
         pc = ppca[name]
         seg_rows.append({"run": "pca", "pair": name, "n_in_pair": int(np.isin(o, pair).sum()), "l_min_used": lim,
@@ -137,7 +139,7 @@ def run(ctx: AnalysisContext) -> dict:
         st = noisy_run(net, ctx.rng("contours"), p["contour_steps"], p["warmup"], float(sigma))
         so = net.dominant(st)
         gp = gpca.transform(st)
-        for name, pair in PAIRS.items():
+        for name, pair in pairs.items():
             sel = np.flatnonzero(np.isin(so, pair))
             ok = ppca[name] is not None and len(sel) >= p["contour_min_points"]
             levels.append({"pair": name, "sigma": float(sigma), "n_points": len(sel), "skipped": not ok})
@@ -153,7 +155,7 @@ def run(ctx: AnalysisContext) -> dict:
     rs = noisy_run(net, ctx.rng("residency_run"), p["residency_steps"], p["warmup"])
     ro = net.dominant(rs)
     members: dict[str, np.ndarray] = {}
-    for name, pair in PAIRS.items():
+    for name, pair in pairs.items():
         segs, lim, halv = segments(ro, pair, p["l_min"], p["l_min_floor"], p["min_segments"])
         idx = (np.concatenate([np.arange(a, b) for a, b in segs]) if len(segs) else np.zeros(0, dtype=np.int64))
         members[name] = idx
@@ -173,7 +175,7 @@ def run(ctx: AnalysisContext) -> dict:
         tbl = state_table(net, rs[union], ctx.rng("residency"), p["rollouts"], p["max_steps"], 1.0, p["chunk_rows"])
         tbl["idx"] = union
         gp = gpca.transform(rs[union])
-        for name in PAIRS:
+        for name in pairs:
             if ppca[name] is None:
                 continue
             sel = np.isin(union, members[name])

@@ -17,8 +17,9 @@ Per source output a (an output that is dominant in at least 5 % of the steps of 
 
 Optional exhaustive mode: all C(H, k) sets, silencing the whole pre-activation (the authors' search).
 
-Group names: chains: group 1 leaves O1, group 2 leaves O3 (O2, if ever a source, is group 3);
-fully connected HMMs: group k leaves O_k (§4.7 step 5, §6 D14).
+Group names (§4.7 step 5, §6 D14), from the emission matrix: the symbols some state makes most likely
+are numbered first, then the rare ones.  Chains: group 1 leaves O1, group 2 leaves O3 (O2, if ever a
+source, is group 3); HMMs whose every symbol is some state's most likely: group k leaves O_k.
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ DEFAULTS = {
 
 
 # ----------------------------------------------------------------------------- naming and gains
-def group_label(hmm: str, output: int) -> int:
-    """Group number of the kick group leaving ``output`` (chains: O1 → 1, O3 → 2, O2 → 3; fully: O_k → k)."""
-    if hmm.startswith("fully"):
-        return int(output) + 1
-    return {0: 1, 2: 2, 1: 3}[int(output)]
+def group_label(hmm, output: int) -> int:
+    """Group number of the kick group leaving ``output`` of ``hmm`` (an rnnhmm.hmm.HMM): its rank among
+    the HMM's symbols taken dominant first, then rare (each in index order).  Chains: O1 → 1, O3 → 2,
+    O2 → 3; fully3, cyclic4 and any HMM whose every symbol is some state's most likely: O_k → k."""
+    order = [*hmm.dominant_outputs(), *hmm.rare_outputs()]
+    return order.index(int(output)) + 1
 
 
 def softmax_prob(net: Network, h: np.ndarray) -> np.ndarray:
@@ -315,9 +317,10 @@ def discover(ctx: AnalysisContext) -> dict:
     net, p = ctx.network(), ctx.params
     h, a, o = reference_run(net, ctx.rng("reference"), p["ref_steps"], p["warmup"])
     sources = source_outputs(o, net.A.shape[0], p["source_min_frac"])
+    hmm = ctx.hmm()
     groups, cands, trips, nulls = {}, [], [], []
     for src in sources:
-        label = group_label(ctx.spec.hmm, src)
+        label = group_label(hmm, src)
         g, c, t, n = discover_source(net, h, a, o, src, p, ctx.rng(f"starts:{src}"), ctx.rng(f"noise:{src}"),
                                      ctx.rng(f"null:{src}"), label)
         if g["found"]:
@@ -358,4 +361,5 @@ def discover(ctx: AnalysisContext) -> dict:
             KICK_GROUPS: summary, "kick_preact.parquet": preact}
 
 
-ANALYSIS = Analysis(name="kick_neurons", run=discover, defaults=DEFAULTS, mem_mb=4000, runtime_min=60)
+ANALYSIS = Analysis(name="kick_neurons", run=discover, defaults=DEFAULTS, needs=("hmm",), mem_mb=4000,
+                    runtime_min=60)

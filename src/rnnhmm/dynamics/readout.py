@@ -3,7 +3,8 @@
 One noise-driven run (σ = 1) → PCA(2) with unit loadings v1, v2.  For readout row k:
 ŵ_k = A_k/‖A_k‖, p_k = √((ŵ_k·v1)² + (ŵ_k·v2)²) (the length of ŵ_k's projection on the orbit
 plane: 1 in the plane, 0 orthogonal to it) and θ_k = arccos(min(p_k, 1)).  Per model
-p̄ = (p_O1 + p_O3)/2; O2, the rare symbol of the chains, is excluded.  The figure aggregates p̄ over
+p̄ = the mean of p_k over the symbols some latent state makes most likely (HMM.dominant_outputs): the
+rare symbols are excluded (for the linear chains p̄ = (p_O1 + p_O3)/2, O2 excluded).  The figure aggregates p̄ over
 seeds per number of states M.
 
 Tables: readout_alignment.csv (hmm, M, seed, k, p, angle_deg), readout_summary.csv (one row).
@@ -19,7 +20,6 @@ from .registry import Analysis, AnalysisContext
 from .simulate import noisy_run
 
 DEFAULTS = {"warmup": 100, "steps": 5000, "sigma": 1.0}
-MAIN_OUTPUTS = (0, 2)  # O1 and O3; O2 (index 1) is the rare symbol of the chains
 
 
 def alignment(A: np.ndarray, components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,10 +39,10 @@ def readout_alignment(ctx: AnalysisContext) -> dict[str, pd.DataFrame]:
     pca = fit_pca(states, 2)
     p, ang = alignment(net.A, pca.components)
     s = ctx.spec
-    m_states = ctx.hmm().n_states
-    keys = {"hmm": s.hmm, "M": m_states, "hidden": s.hidden, "dim": s.dim, "seed": s.seed}
+    hmm = ctx.hmm()
+    keys = {"hmm": s.hmm, "M": hmm.n_states, "hidden": s.hidden, "dim": s.dim, "seed": s.seed}
     table = pd.DataFrame([{**keys, "k": k, "p": p[k], "angle_deg": ang[k]} for k in range(len(p))])
-    main = [k for k in MAIN_OUTPUTS if k < len(p)]
+    main = [k for k in hmm.dominant_outputs() if k < len(p)]
     evr = pca.explained_variance_ratio
     summary = pd.DataFrame([{**keys, "p_bar": float(np.mean(p[main])), "angle_bar": float(np.mean(ang[main])),
                              "evr_pc1": float(evr[0]) if len(evr) else np.nan,
