@@ -44,6 +44,16 @@ class FigureContext:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
+    def n_outputs(self, hmm: str, *columns) -> int:
+        """K, the number of output symbols of ``hmm``: from its definition in the figure params, else
+        (a context built without them) from the output-index ``columns`` a panel reads."""
+        from ..hmm import build_hmm
+        from .style import n_outputs_of
+
+        if hmm in self.hmms_cfg:
+            return build_hmm(hmm, self.hmms_cfg[hmm]).n_outputs
+        return n_outputs_of(*columns, at_least=2)
+
     def ref2(self, analysis: str) -> tuple[plan.ModelSpec, Path] | None:
         """The preset's reference 2-state model and its ``analysis`` folder; None (draw ``NO_REF2``)
         when the preset has no such model."""

@@ -1,7 +1,7 @@
 """Figure 10: compositional reuse of the motif in fully3 and cyclic4 (docs/method.md §5, §4.12).
 
 Per model, two rows.  Top: no-input and noise-driven trajectories (3-D PC1–PC3 for fully3), then for
-each output pair the longest in-pair segment on pair-PC1 vs pair-PC3 with arrows, over the subspace
+each output pair (neighbours first, at most six) the longest in-pair segment on pair-PC1 vs pair-PC3 with arrows, over the subspace
 95 % contours at each noise level.  Bottom: global residency (PCA coloured by RT), subspace residency
 per pair, and the share of segment states per region and pair.
 """
@@ -13,13 +13,12 @@ import numpy as np
 import seaborn as sns
 
 from .. import plan
+from ..hmm import output_pairs
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
 from .panels_local import REGION_ORDER, draw_rt
 from .style import (
-    OUTPUT_COLORS,
-    OUTPUT_NAMES,
     RUNAWAY,
     drawable,
     finite,
@@ -27,12 +26,15 @@ from .style import (
     fmt,
     is_finite,
     note,
+    output_color,
+    output_name,
+    outputs_in,
     panel_label,
 )
 
 READS = {"analyses": ["state_space", "compositional", "residency"], "hmms": ["fully3", "cyclic4"]}
 HMMS = READS["hmms"]
-PAIRS = ["O1O2", "O2O3", "O1O3"]
+MAX_PAIRS = 6  # output pairs drawn per model (neighbours first); K = 3 has three, K = 4 six
 THREE_D = {"fully3"}
 REGION_COLORS = {"transition": "#d62728", "kick-zone": "#ff7f0e", "cluster": "#1f77b4", "unassigned": "#c7c7c7"}
 
@@ -52,13 +54,12 @@ def _traj(ax, df, three_d: bool, title: str, max_ic: int | None = None):
             ax.plot(tr["pc1"], tr["pc2"], tr["pc3"], color="0.75", lw=0.3)
         else:
             ax.plot(tr["pc1"], tr["pc2"], color="0.75", lw=0.3)
-    for o, c in OUTPUT_COLORS.items():
-        sel = df[df["o"] == o]
-        if len(sel):
-            if three_d:
-                ax.scatter(sel["pc1"], sel["pc2"], sel["pc3"], s=1.5, c=c, lw=0, label=OUTPUT_NAMES[o])
-            else:
-                ax.scatter(sel["pc1"], sel["pc2"], s=2, c=c, lw=0, label=OUTPUT_NAMES[o], rasterized=True)
+    for o in outputs_in(df["o"]):
+        sel, c = df[df["o"] == o], output_color(o)
+        if three_d:
+            ax.scatter(sel["pc1"], sel["pc2"], sel["pc3"], s=1.5, c=c, lw=0, label=output_name(o))
+        else:
+            ax.scatter(sel["pc1"], sel["pc2"], s=2, c=c, lw=0, label=output_name(o), rasterized=True)
     ax.set_xlabel("PC1")
     ax.set_ylabel("PC2")
     if three_d:
@@ -99,9 +100,9 @@ def _segment(ax, seg, pair, cont):
     if missing:
         note(ax, "\n".join(missing), top=True)
     ax.plot(shown["pc1"], shown["pc3"], color="0.6", lw=0.4, zorder=1)
-    for o, c in OUTPUT_COLORS.items():
+    for o in outputs_in(shown["o"]):
         s = shown[shown["o"] == o]
-        ax.scatter(s["pc1"], s["pc3"], s=3, c=c, lw=0, zorder=2, rasterized=True)
+        ax.scatter(s["pc1"], s["pc3"], s=3, c=output_color(o), lw=0, zorder=2, rasterized=True)
     step = max(len(shown) // 25, 1)
     p = shown.iloc[::step]
     d = shown[["pc1", "pc3"]].diff().shift(-1).iloc[::step]
@@ -128,11 +129,18 @@ def _regions(ax, summ):
     ax.legend(frameon=False, fontsize=6)
 
 
+def pairs_of(ctx: FigureContext, m) -> tuple[list[str], int]:
+    """The output pairs drawn for model ``m`` (at most MAX_PAIRS, neighbours first) and how many it has."""
+    pairs = list(output_pairs(ctx.n_outputs(m.hmm)))
+    return pairs[:MAX_PAIRS], len(pairs)
+
+
 def render(ctx: FigureContext):
     refs = models(ctx.preset_cfg)
     nrow = 2 * max(len(refs), 1)
-    fig = plt.figure(figsize=(17, 3.3 * nrow))
-    gs = fig.add_gridspec(nrow, 5)
+    ncol = max([5] + [len(pairs_of(ctx, m)[0]) + 2 for m in refs])
+    fig = plt.figure(figsize=(17 * ncol / 5, 3.3 * nrow))
+    gs = fig.add_gridspec(nrow, ncol)
     if not refs:
         note(fig.add_subplot(gs[0, 0]), "no fully3 / cyclic4 reference model in this preset")
         return fig
@@ -150,7 +158,8 @@ def render(ctx: FigureContext):
         seg = read_table(cp / "subspace_traj.parquet")
         cont = read_table(cp / "subspace_contours.parquet")
         pca = read_table(cp / "subspace_pca.csv")
-        for j, pair in enumerate(PAIRS):
+        pairs, n_pairs = pairs_of(ctx, m)
+        for j, pair in enumerate(pairs):
             ax = fig.add_subplot(gs[2 * i, 2 + j])
             if i == 0 and j == 0:
                 panel_label(ax, "A")  # (the 3-D axes of fully3 take no 2-D panel label)
@@ -159,21 +168,23 @@ def render(ctx: FigureContext):
             evs = (f" ({fmt(100 * ev[0], '.0f')}/{fmt(100 * ev[2], '.0f')} %)"
                    if len(ev) >= 3 and is_finite(ev[[0, 2]]).all() else "")
             ax.set(title=f"{pair} subspace{evs}", xlabel="pair-PC1", ylabel="pair-PC3")
+        if n_pairs > len(pairs):
+            note(ax, f"{len(pairs)} of the {n_pairs} output pairs drawn (neighbours first)", top=True)
         axg = fig.add_subplot(gs[2 * i + 1, 0])
         gres = read_table(rd / "residency_states.parquet")
         draw_rt(axg, gres, colorbar=False)
         axg.set(title=f"{m.hmm}: global residency", xlabel="PC1", ylabel="PC2")
         sres = read_table(cp / "subspace_residency.parquet")
         max_rt = finite_max(sres["rt"], 1.0)
-        for j, pair in enumerate(PAIRS):
+        for j, pair in enumerate(pairs):
             ax = fig.add_subplot(gs[2 * i + 1, 1 + j])
             sub = sres[sres["pair"] == pair]
             if len(sub):
-                draw_rt(ax, sub, x="pc1", y="pc3", max_rt=max_rt, colorbar=j == 2)
+                draw_rt(ax, sub, x="pc1", y="pc3", max_rt=max_rt, colorbar=j == len(pairs) - 1)
             else:
                 note(ax, f"{pair}: no segment states")
             ax.set(title=f"{pair}: subspace residency", xlabel="pair-PC1", ylabel="pair-PC3")
-        _regions(fig.add_subplot(gs[2 * i + 1, 4]), read_table(cp / "subspace_residency_summary.csv"))
+        _regions(fig.add_subplot(gs[2 * i + 1, 1 + len(pairs)]), read_table(cp / "subspace_residency_summary.csv"))
         if i == 0:
             panel_label(axg, "B")
     fig.suptitle("Compositional reuse: one orbit per output pair")

@@ -2,8 +2,10 @@
 
 Chain models at the reference size, every seed of the grid.  p_k is the length of the projection of
 the unit readout row k onto the PC1–PC2 plane of noise-driven activity (1: in the plane; 0:
-orthogonal) and θ_k = arccos p_k.  (A) p̄ = (p_O1 + p_O3)/2 per seed (dots) and mean ± std over seeds
-(ddof 0) vs the number of states M; O2, the rare symbol, is excluded.  (B) the corresponding angle.
+orthogonal) and θ_k = arccos p_k.  (A) p̄, the mean of p_k over the HMM's dominant symbols (those that
+are the most likely emission of some state: O1 and O3 for the chains, whose rare symbol O2 is
+excluded), per seed (dots) and mean ± std over seeds (ddof 0) vs the number of states M.  (B) the
+corresponding angle.
 Expected: p̄ decreases (θ grows) as M grows.
 """
 
@@ -38,7 +40,7 @@ def render(ctx: FigureContext):
     agg = summ.groupby("M").agg(p_mean=("p_bar", "mean"), p_std=("p_bar", lambda x: x.std(ddof=0)),
                                 a_mean=("angle_bar", "mean"), a_std=("angle_bar", lambda x: x.std(ddof=0)),
                                 n=("seed", "size")).reset_index()
-    for ax, col, mcol, scol, yl in ((axes[0], "p_bar", "p_mean", "p_std", "p̄ = mean(p_O1, p_O3)"),
+    for ax, col, mcol, scol, yl in ((axes[0], "p_bar", "p_mean", "p_std", "p̄ = mean p_k over dominant symbols"),
                                     (axes[1], "angle_bar", "a_mean", "a_std", "angle to orbit plane (deg)")):
         ax.scatter(summ["M"], summ[col], s=10, color="0.6", label="seeds", zorder=2)
         ax.errorbar(agg["M"], agg[mcol], yerr=errbar(agg[scol]), fmt="-o", color="k", ms=4, capsize=3,

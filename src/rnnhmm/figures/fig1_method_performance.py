@@ -3,9 +3,9 @@
 (A) Schematic: input noise → ReLU RNN → hard Gumbel-softmax sample → output sequences, matched to
 HMM target sequences by the Sinkhorn divergence; a 2-state chain drawn.  (B) The HMMs of the preset,
 drawn from their transition matrices (self-loops and arrows labelled with probabilities; state colour
-= its emission mix of O1/O2/O3).  (C) The reference 2-state model (ref2) at its training T: matched
+= its emission mix of the symbols' colours).  (C) The reference 2-state model (ref2) at its training T: matched
 distance vs the HMM baseline, output transition matrices of the HMM (analytic) and of the RNN,
-output frequencies and volatility against the HMM.
+output frequencies and volatility against the HMM (K x K matrices and K frequencies for K symbols).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .. import plan
 from ..hmm import build_hmm
 from ..io import read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, errbar, fmt, note, panel_label
+from .style import errbar, fmt, note, output_color, output_name, panel_label
 
 READS = {"tables": ["distance.csv", "transmat.csv", "freq_vol.csv"]}
 GRAPH_ORDER = ["chain2", "chain3", "chain4", "chain5", "fully3", "cyclic4"]
@@ -57,25 +57,25 @@ def schematic(ax):
     _arrow(ax, (3.75, 2.2), (4.1, 2.2))
     seq = [0, 0, 0, 2, 2, 2, 2, 0, 0, 1, 0, 0]
     for i, o in enumerate(seq):
-        ax.add_patch(plt.Rectangle((6.1 + 0.2 * i, 2.05), 0.18, 0.3, fc=OUTPUT_COLORS[o], ec="none"))
+        ax.add_patch(plt.Rectangle((6.1 + 0.2 * i, 2.05), 0.18, 0.3, fc=output_color(o), ec="none"))
     ax.text(7.3, 2.5, "RNN output sequences", ha="center", fontsize=6)
     _arrow(ax, (5.9, 2.2), (6.05, 2.2))
     # HMM targets: a 2-state chain
     for i, (x, o) in enumerate(((6.6, 0), (7.9, 2))):
-        ax.add_patch(Circle((x, 0.75), 0.28, fc=OUTPUT_COLORS[o], ec="0.2", alpha=0.8))
+        ax.add_patch(Circle((x, 0.75), 0.28, fc=output_color(o), ec="0.2", alpha=0.8))
         ax.text(x, 0.75, f"S{i + 1}", ha="center", va="center", fontsize=6, color="white")
     _arrow(ax, (6.9, 0.85), (7.6, 0.85), "0.05", connectionstyle="arc3,rad=-0.3")
     _arrow(ax, (7.6, 0.65), (6.9, 0.65), None, connectionstyle="arc3,rad=-0.3")
     ax.text(7.25, 0.2, "HMM targets (2-state chain)", ha="center", fontsize=6)
     seq2 = [2, 2, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2]
     for i, o in enumerate(seq2):
-        ax.add_patch(plt.Rectangle((8.5 + 0.12 * i, 0.62), 0.11, 0.26, fc=OUTPUT_COLORS[o], ec="none"))
+        ax.add_patch(plt.Rectangle((8.5 + 0.12 * i, 0.62), 0.11, 0.26, fc=output_color(o), ec="none"))
     ax.annotate("", xy=(7.3, 1.95), xytext=(9.2, 1.0),
                 arrowprops={"arrowstyle": "<->", "ls": "--", "color": "C2", "lw": 1})
     ax.text(9.35, 1.55, "Sinkhorn\ndivergence\n(loss)", ha="center", fontsize=6, color="C2")
-    for o in range(3):
-        ax.add_patch(plt.Rectangle((0.3 + 0.9 * o, 0.3), 0.18, 0.18, fc=OUTPUT_COLORS[o]))
-        ax.text(0.55 + 0.9 * o, 0.39, OUTPUT_NAMES[o], va="center", fontsize=6)
+    for o in range(3):  # the schematic's three symbols
+        ax.add_patch(plt.Rectangle((0.3 + 0.9 * o, 0.3), 0.18, 0.18, fc=output_color(o)))
+        ax.text(0.55 + 0.9 * o, 0.39, output_name(o), va="center", fontsize=6)
 
 
 # ---------------------------------------------------------------------- panel B
@@ -103,7 +103,7 @@ def hmm_graph(ax, name: str, hmm) -> None:
             ax.text(*mid, f"{p:.2g}", fontsize=4.5, ha="center", va="center", color="0.2")
     for i in range(m):
         e = hmm.emission[i]
-        color = sum(e[k] * np.array(matplotlib_rgb(OUTPUT_COLORS[k])) for k in range(3))
+        color = sum(e[k] * np.array(matplotlib_rgb(output_color(k))) for k in range(hmm.n_outputs))
         ax.add_patch(Circle(pos[i], r, fc=np.clip(color, 0, 1), ec="0.2", lw=0.6, zorder=3))
         ax.text(*pos[i], f"{hmm.transition[i, i]:.2g}", ha="center", va="center", fontsize=4.5, color="white", zorder=4)
     ax.set(xlim=(-1.45, 1.45), ylim=(-1.45, 1.45), aspect="equal")
@@ -119,24 +119,31 @@ def matplotlib_rgb(color: str):
 
 
 # ---------------------------------------------------------------------- panel C
-def _matrix(df) -> np.ndarray:
-    m = np.full((3, 3), np.nan)
+def _matrix(df, k: int) -> np.ndarray:
+    """The K x K output transition matrix of a transmat table's rows (NaN where a row is missing)."""
+    m = np.full((k, k), np.nan)
     for _, r in df.iterrows():
-        m[int(r["from"]), int(r["to"])] = r["p"]
+        a, b = int(r["from"]), int(r["to"])
+        if a < k and b < k:
+            m[a, b] = r["p"]
     return m
 
 
 def _pmat(ax, p, title, empty=None):
+    k = p.shape[0]
     ax.imshow(p, cmap="Blues", vmin=0, vmax=1)
-    for a in range(3):
-        for b in range(3):
-            ax.text(b, a, fmt(p[a, b]), ha="center", va="center", fontsize=6, color="white" if p[a, b] > 0.6 else "black")
+    if k <= 6:  # numbers fit in the cells
+        size = 6 if k <= 3 else 4.5
+        for a in range(k):
+            for b in range(k):
+                ax.text(b, a, fmt(p[a, b]), ha="center", va="center", fontsize=size,
+                        color="white" if p[a, b] > 0.6 else "black")
     if empty is not None:
         for a in np.flatnonzero(empty):
-            ax.text(1, a, "never emitted", ha="center", va="center", fontsize=5, color="C3")
-    names = [OUTPUT_NAMES[k] for k in range(3)]
-    ax.set_xticks(range(3), names)
-    ax.set_yticks(range(3), names)
+            ax.text((k - 1) / 2, a, "never emitted", ha="center", va="center", fontsize=5, color="C3")
+    names = [output_name(j) for j in range(k)]
+    ax.set_xticks(range(k), names, fontsize=6 if k <= 5 else 4.5)
+    ax.set_yticks(range(k), names, fontsize=6 if k <= 5 else 4.5)
     ax.set(title=title, xlabel="next symbol", ylabel="previous symbol")
 
 
@@ -170,22 +177,25 @@ def performance(fig, cells, ctx: FigureContext, model) -> None:
     ax.set(ylabel="matched Euclidean distance", title=f"distance\n(T = {t}, N = {int(d['N'])})")
     conv = "" if (d["converged_rnn"] and d["converged_base"]) else " (Sinkhorn hit the iteration cap)"
     ax.text(0.5, 0.98, f"± std over sequences{conv}", transform=ax.transAxes, ha="center", va="top", fontsize=5)
-    _pmat(axes[1], _matrix(trans[trans["source"] == "hmm_analytic"]), "P_out: HMM (analytic)")
+    k = ctx.n_outputs(model.hmm, trans["from"], trans["to"])
+    _pmat(axes[1], _matrix(trans[trans["source"] == "hmm_analytic"], k), "P_out: HMM (analytic)")
     rnn = trans[trans["source"] == "rnn"]
-    empty = rnn.groupby("from")["row_empty"].first().reindex(range(3)).fillna(False).to_numpy(bool)
-    _pmat(axes[2], _matrix(rnn), "P_out: RNN", empty)
+    empty = rnn.groupby("from")["row_empty"].first().reindex(range(k)).fillna(False).to_numpy(bool)
+    _pmat(axes[2], _matrix(rnn, k), "P_out: RNN", empty)
     ax = axes[3]
     width = 0.27
+    ks = np.arange(k)
     shown = 0
     for s, (src, label, color) in enumerate((("rnn", "RNN", "C0"), ("hmm_emp", "HMM sample", "0.6"),
                                              ("hmm_analytic", "HMM analytic", "k"))):
         f = fv[(fv["source"] == src) & fv["stat"].str.startswith("freq_O")].set_index("stat")
-        vals = [f.loc[f"freq_O{k + 1}", "mean"] if f"freq_O{k + 1}" in f.index else np.nan for k in range(3)]
-        err = [f.loc[f"freq_O{k + 1}", "std"] if f"freq_O{k + 1}" in f.index else np.nan for k in range(3)]
+        stat = [f"freq_{output_name(j)}" for j in ks]
+        vals = [f.loc[n, "mean"] if n in f.index else np.nan for n in stat]
+        err = [f.loc[n, "std"] if n in f.index else np.nan for n in stat]
         err = errbar(err)
         shown += int(np.isfinite(np.asarray(vals, dtype=float)).sum())
-        ax.bar(np.arange(3) + (s - 1) * width, vals, width, yerr=err, color=color, label=label, capsize=2)
-    ax.set_xticks(range(3), [OUTPUT_NAMES[k] for k in range(3)])
+        ax.bar(ks + (s - 1) * width, vals, width, yerr=err, color=color, label=label, capsize=2)
+    ax.set_xticks(ks, [output_name(j) for j in ks])
     ax.set(ylabel="output frequency (fraction of steps)", title="frequencies (± std over sequences)", ylim=(0, 1.05))
     ax.legend(frameon=False, fontsize=6)
     if not shown:

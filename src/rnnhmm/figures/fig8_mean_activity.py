@@ -13,7 +13,7 @@ import numpy as np
 
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, finite, note, panel_label
+from .style import RUNAWAY, finite, note, output_color, output_name, panel_label
 
 READS = {"analyses": ["mean_activity"], "hmms": ["chain2"]}
 ANALYSIS = READS["analyses"][0]
@@ -27,7 +27,7 @@ def shade_outputs(ax, t: np.ndarray, o: np.ndarray) -> None:
     edges = np.flatnonzero(o[1:] != o[:-1]) + 1
     starts, ends = np.r_[0, edges], np.r_[edges, len(o)]
     for a, b in zip(starts, ends, strict=True):
-        ax.axvspan(t[a] - 0.5, t[b - 1] + 0.5, color=OUTPUT_COLORS.get(int(o[a]), "0.5"), alpha=0.12, lw=0)
+        ax.axvspan(t[a] - 0.5, t[b - 1] + 0.5, color=output_color(o[a]), alpha=0.12, lw=0)
 
 
 def render(ctx: FigureContext):
@@ -61,9 +61,10 @@ def render(ctx: FigureContext):
             note(ax, info.get("status", "no groups"))
     if info.get("status") != "ok" and len(tbl[tbl["group"] != "none"]):
         axes[0].set_title(info["status"], fontsize=7)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=OUTPUT_COLORS[k], alpha=0.25) for k in (0, 1, 2)]
-    fig.legend(handles, [f"dominant output {OUTPUT_NAMES[k]}" for k in (0, 1, 2)], loc="lower center",
-               frameon=False, ncol=3, fontsize=6)
+    ks = range(ctx.n_outputs(m.hmm, first["o"]))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=output_color(k), alpha=0.25) for k in ks]
+    fig.legend(handles, [f"dominant output {output_name(k)}" for k in ks], loc="lower center",
+               frameon=False, ncol=min(len(ks), 6), fontsize=6)
     axes[1].set_xlabel("time step")
     panel_label(axes[0], "A")
     panel_label(axes[1], "B")

@@ -18,7 +18,7 @@ from .. import plan
 from ..io import read_json, read_table
 from ..plan.figures import models as selected
 from . import FigureContext
-from .style import OUTPUT_NAMES, RUNAWAY, finite, fmt, note, panel_label
+from .style import RUNAWAY, finite, fmt, note, output_name, panel_label
 
 READS = {"analyses": ["kick_neurons"], "hmms": ["chain2", "chain3", "chain4", "chain5", "fully3"]}
 ANALYSIS = READS["analyses"][0]
@@ -50,7 +50,7 @@ def render(ctx: FigureContext):
             note(axes[r, 1], f"{m.id}: {kick['status']}")
             continue
         src = g["source"]
-        head = f"{m.id}, group {g['group']} (leaves {OUTPUT_NAMES.get(src, '?')})"
+        head = f"{m.id}, group {g['group']} (leaves {output_name(src)})"
         cand = t["candidates"][t["candidates"]["source"] == src] if len(t["candidates"]) else t["candidates"]
         trip = t["triplets"][t["triplets"]["source"] == src] if len(t["triplets"]) else t["triplets"]
         null = t["null"][t["null"]["source"] == src] if len(t["null"]) else t["null"]

@@ -1,6 +1,6 @@
 """Figure S2: output transition-matrix error over the chain grid (docs/method.md §3, §5).
 
-Per chain, an (H × d) grid of 3 × 3 heat maps of D = (P_HMM − P_RNN)², P_HMM the empirical matrix of
+Per chain, an (H × d) grid of K × K heat maps (K symbols) of D = (P_HMM − P_RNN)², P_HMM the empirical matrix of
 a fresh HMM set, element-wise mean over seeds (annotated mean ± std), at T_eval = 100 for every
 chain (D2).  The last column shows the same quantity for an independent HMM set (sampling floor).
 Rows never visited by the RNN (a symbol it never emits) are hatched and noted.
@@ -44,8 +44,9 @@ def render(ctx: FigureContext):
             if s.empty:
                 ax.axis("off")
                 continue
-            empty = matrix(s, "row_empty_frac")[:, 0] > 0
-            im = heat(ax, matrix(s, "sqdiff_vs_emp_mean"), matrix(s, "sqdiff_vs_emp_std"), vmax, empty)
+            k = ctx.n_outputs(chain, s["from"], s["to"])
+            empty = matrix(s, "row_empty_frac", k)[:, 0] > 0
+            im = heat(ax, matrix(s, "sqdiff_vs_emp_mean", k), matrix(s, "sqdiff_vs_emp_std", k), vmax, empty)
             ax.set_title(f"{chain} H={h} d={d} (n={int(s['n_seeds'].max())})", fontsize=6)
             if empty.any():
                 ax.set_xlabel("hatched: symbol never emitted", fontsize=5)
@@ -53,7 +54,7 @@ def render(ctx: FigureContext):
         base = gt[(gt["source"] == "hmm_base") & (gt["hmm"] == chain) & (gt["hidden"] == h)]
         if len(base):
             mean = base.groupby(["from", "to"], as_index=False)["sqdiff_vs_emp_mean"].mean()
-            heat(ax, matrix(mean, "sqdiff_vs_emp_mean"), None, vmax)
+            heat(ax, matrix(mean, "sqdiff_vs_emp_mean", ctx.n_outputs(chain, mean["from"], mean["to"])), None, vmax)
             ax.set_title(f"{chain}: HMM vs HMM", fontsize=6)
         else:
             ax.axis("off")

@@ -90,8 +90,9 @@ def render(ctx: FigureContext):
         mean = s.groupby(["from", "to"], as_index=False).agg(m=("sqdiff_vs_emp_mean", "mean"),
                                                              sd=("sqdiff_vs_emp_std", "mean"),
                                                              e=("row_empty_frac", "max"))
-        empty = matrix(mean, "e")[:, 0] > 0
-        im = heat(ax, matrix(mean, "m"), matrix(mean, "sd"), vmax, empty, fontsize=6)
+        k = ctx.n_outputs(hmm, mean["from"], mean["to"])
+        empty = matrix(mean, "e", k)[:, 0] > 0
+        im = heat(ax, matrix(mean, "m", k), matrix(mean, "sd", k), vmax, empty, fontsize=6)
         ax.set(title=f"{hmm}: D (T = {t})", xlabel="to" + ("  (hatched: never emitted)" if empty.any() else ""),
                ylabel="from")
     if im is not None:

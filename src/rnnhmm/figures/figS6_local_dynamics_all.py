@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from .. import plan
+from ..hmm import output_pairs
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
@@ -15,7 +16,7 @@ from .style import note
 READS = [{"analyses": ["residency"], "hmms": ["chain3", "chain4", "chain5", "fully3", "cyclic4"]},
          {"analyses": ["compositional"], "hmms": ["fully3", "cyclic4"]}]
 HMMS, PAIR_HMMS = READS[0]["hmms"], READS[1]["hmms"]
-PAIRS = ["O1O2", "O2O3", "O1O3"]
+MAX_PAIRS = 6  # output pairs drawn per model (neighbours first)
 
 
 def models(preset_cfg: dict):
@@ -26,37 +27,50 @@ def pair_models(preset_cfg: dict):
     return selected(READS[1], preset_cfg)
 
 
-def draw_pair_row(axes, folder, title: str):
-    """Subspace residency per output pair (pair-PC1 vs pair-PC3) and the per-pair unstable counts."""
+def draw_pair_row(axes, folder, title: str, pairs: list[str]):
+    """Subspace residency per output pair (pair-PC1 vs pair-PC3) and the per-pair unstable counts (the
+    axis after the pairs)."""
     res = read_table(folder / "subspace_residency.parquet")
     summ = read_table(folder / "subspace_residency_summary.csv")
     max_rt = res["rt"].max() if len(res) else 1
-    for ax, pair in zip(axes[:3], PAIRS, strict=True):
+    for ax, pair in zip(axes[:len(pairs)], pairs, strict=True):
         sub = res[res["pair"] == pair]
         if not len(sub):
             note(ax, f"{pair}: no segment states")
         else:
-            draw_rt(ax, sub, x="pc1", y="pc3", max_rt=max_rt, colorbar=pair == PAIRS[-1])
+            draw_rt(ax, sub, x="pc1", y="pc3", max_rt=max_rt, colorbar=pair == pairs[-1])
         ax.set(title=f"{title}: {pair} subspace", xlabel="pair-PC1", ylabel="pair-PC3")
+    last = axes[len(pairs)]
     if len(summ):
         s = summ.groupby("region", as_index=False).agg(n_states=("n_states", "sum"), mean_unstable=("mean_unstable", "mean"),
                                                         sem_unstable=("sem_unstable", "mean"))
-        draw_unstable_by_region(axes[3], s)
-        axes[3].set_title("instability per region (all pairs)")
+        draw_unstable_by_region(last, s)
+        last.set_title("instability per region (all pairs)")
     else:
-        note(axes[3], "no segment states")
+        note(last, "no segment states")
+    for ax in axes[len(pairs) + 1:]:
+        ax.set_axis_off()
+
+
+def pairs_of(ctx: FigureContext, m) -> list[str]:
+    """The output pairs drawn for model ``m``: at most MAX_PAIRS, neighbours first."""
+    return list(output_pairs(ctx.n_outputs(m.hmm)))[:MAX_PAIRS]
 
 
 def render(ctx: FigureContext):
     refs, prefs = models(ctx.preset_cfg), pair_models(ctx.preset_cfg)
     nrow = max(len(refs) + len(prefs), 1)
-    fig, axes = plt.subplots(nrow, 4, figsize=(13, 3.0 * nrow), squeeze=False)
+    ncol = max([4] + [len(pairs_of(ctx, m)) + 1 for m in prefs])
+    fig, axes = plt.subplots(nrow, ncol, figsize=(13 * ncol / 4, 3.0 * nrow), squeeze=False)
     if not refs:
         note(axes[0, 0], "no reference model of chain3-5, fully3 or cyclic4 in this preset")
     for i, m in enumerate(refs):
         draw_row(axes[i], ctx.path(plan.analysis_dir(ctx.preset, "residency", m)), f"{m.hmm} ({m.id})")
+        for ax in axes[i, 4:]:
+            ax.set_axis_off()
     for k, m in enumerate(prefs):
-        draw_pair_row(axes[len(refs) + k], ctx.path(plan.analysis_dir(ctx.preset, "compositional", m)), m.hmm)
+        draw_pair_row(axes[len(refs) + k], ctx.path(plan.analysis_dir(ctx.preset, "compositional", m)), m.hmm,
+                      pairs_of(ctx, m))
     fig.suptitle("Local dynamics of every reference model, and per output-pair subspace")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the suptitle
     return fig

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..io import read_json, read_table
 from . import NO_REF2, FigureContext
-from .style import OUTPUT_NAMES, RUNAWAY, blank, errbar, finite, note, panel_label
+from .style import RUNAWAY, blank, errbar, finite, note, output_name, panel_label
 
 ANALYSIS = "ablation"  # the analysis whose tables these panels draw
 SHOW_STEPS = 60
@@ -37,7 +37,7 @@ def render_group(ctx: FigureContext, group: int):
         note(axes[0, 1], "\n".join(textwrap.wrap(msg, 50)))
         fig.suptitle(f"Ablation / excitation of kick group {group} ({m.id})")
         return fig
-    src = OUTPUT_NAMES.get(g["source"], "?")
+    src = output_name(g["source"])
     for c, cond in enumerate(("kick", "noise", "control")):
         size = len(g["sets"][cond])
         ax = axes[0, c]

@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import plan
 from ..io import read_table
 from . import FigureContext
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, finite, finite_max, fmt, note
+from .style import RUNAWAY, finite, finite_max, fmt, note, output_color, output_name, outputs_in
 
 ANALYSIS = "training_evolution"  # the analysis whose tables these panels draw
 BIF_COLOR = "#7b2cbf"  # e_b: purple
@@ -59,13 +59,14 @@ def draw_stack(ax, t: dict) -> None:
     lim = lim if lim > 0 else 1.0
     if not len(finite(pca, "pc1", "pc2")):
         note(ax, f"no finite PCA point\n({RUNAWAY})")
+    outputs = outputs_in(pca["o"])
     for pos, e in enumerate(epochs):
         sel = pca[pca["epoch"] == e]
-        for o, color in OUTPUT_COLORS.items():
+        for o in outputs:
             s = sel[sel["o"] == o]
             if len(s):
-                ax.scatter(s["pc1"], np.full(len(s), pos), s["pc2"], s=1.5, c=color, alpha=0.6, lw=0,
-                           label=OUTPUT_NAMES[o] if pos == 0 else None, rasterized=True)
+                ax.scatter(s["pc1"], np.full(len(s), pos), s["pc2"], s=1.5, c=output_color(o), alpha=0.6, lw=0,
+                           label=output_name(o) if pos == 0 else None, rasterized=True)
         if e == e_b:
             sq = np.array([[-lim, -lim], [lim, -lim], [lim, lim], [-lim, lim], [-lim, -lim]])
             ax.plot(sq[:, 0], np.full(5, pos), sq[:, 1], color=BIF_COLOR, lw=1.5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import OUTPUT_COLORS, OUTPUT_NAMES, RUNAWAY, finite, fmt, is_finite, note
+from .style import RUNAWAY, finite, fmt, is_finite, note, output_color, output_name, outputs_in
 
 RAY_STYLE = {"fixed_ray": ("#d62728", "-", 1.6), "invariant_ray": ("#9467bd", "-", 1.2),
              "slow_ray": ("0.55", ":", 0.6)}
@@ -14,11 +14,10 @@ SIGMA_CMAP = "viridis"
 
 
 def scatter_by_output(ax, df, size=2, alpha=0.5, label=True):
-    for o, color in OUTPUT_COLORS.items():
+    for o in outputs_in(df["o"]):
         sel = df[df["o"] == o]
-        if len(sel):
-            ax.scatter(sel["pc1"], sel["pc2"], s=size, c=color, alpha=alpha, lw=0,
-                       label=OUTPUT_NAMES[o] if label else None, rasterized=True)
+        ax.scatter(sel["pc1"], sel["pc2"], s=size, c=output_color(o), alpha=alpha, lw=0,
+                   label=output_name(o) if label else None, rasterized=True)
 
 
 def pc_labels(evr) -> tuple[str, str]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .style import OUTPUT_NAMES, fmt
+from .style import fmt, output_name
 
 
 def group_title(g: dict) -> str:
     """'group 1 (leaves O1), effect 0.62, z = 8.1' plus a flag when the group is not significant."""
-    src = OUTPUT_NAMES.get(g.get("source"), "?")
+    src = output_name(g.get("source"))
     text = f"group {g.get('group')} (leaves {src})"
     if g.get("found"):
         z = g.get("z")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from ..io import read_json, read_table
-from .style import OUTPUT_COLORS, RUNAWAY, drawable, finite, fmt, is_finite, note
+from .style import RUNAWAY, drawable, finite, fmt, is_finite, note, output_color, outputs_in
 
 POINT_COLORS = {"cluster": "#1f77b4", "transition": "#d62728"}
 
@@ -41,9 +41,9 @@ def draw_traj_panels(axes, folder, title: str) -> dict:
                 continue
             g = gammas[j]
             ax.plot(nominal["pc1"], nominal["pc2"], color="0.88", lw=0.3, zorder=0)
-            for o, c in OUTPUT_COLORS.items():
+            for o in outputs_in(win["o"]):
                 sel = win[win["o"] == o]
-                ax.scatter(sel["pc1"], sel["pc2"], s=2, c=c, lw=0, alpha=0.6, zorder=1, rasterized=True)
+                ax.scatter(sel["pc1"], sel["pc2"], s=2, c=output_color(o), lw=0, alpha=0.6, zorder=1, rasterized=True)
             sub = traj[(traj["point"] == point) & (traj["gamma"] == g)]
             for _, tr in sub.groupby("traj"):
                 ax.plot(tr["pc1"], tr["pc2"], color=POINT_COLORS[point], lw=0.6, alpha=0.6, zorder=2)

@@ -1,4 +1,5 @@
-"""Shared figure style: colours of the three outputs, panel labels and saving as PDF + PNG."""
+"""Shared figure style: colours and names of the output symbols (any number of them), panel labels and
+saving as PDF + PNG."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..hmm import output_name as _symbol_name  # noqa: E402
 from ..io import atomic_path  # noqa: E402
 
-OUTPUT_COLORS = {0: "#1f77b4", 1: "#7f7f7f", 2: "#d62728"}  # O1 blue, O2 (rare) grey, O3 red
-OUTPUT_NAMES = {0: "O1", 1: "O2", 2: "O3"}
+# symbol k's colour: the paper's three first (O1 blue, O2 grey, O3 red), then the rest of matplotlib's
+# tab10 cycle; beyond ten symbols, evenly spaced hues.  A symbol keeps its colour whatever K is.
+SYMBOL_PALETTE = ("#1f77b4", "#7f7f7f", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+                  "#bcbd22", "#17becf")
 DPI = 150
 
 plt.rcParams.update({
@@ -31,7 +35,53 @@ plt.rcParams.update({
 
 
 def output_color(o) -> str:
-    return OUTPUT_COLORS.get(int(o), "black")
+    """The colour of symbol ``o`` (0-based); black for a missing or negative index."""
+    try:
+        k = int(o)
+    except (TypeError, ValueError):
+        return "black"
+    if k < 0:
+        return "black"
+    if k < len(SYMBOL_PALETTE):
+        return SYMBOL_PALETTE[k]
+    return matplotlib.colors.to_hex(matplotlib.colormaps["hsv"]((k * 0.618034) % 1.0))
+
+
+def output_name(o) -> str:
+    """The name of symbol ``o`` in a figure (O1, O2, ...; '?' for a missing index)."""
+    try:
+        return _symbol_name(int(o))
+    except (TypeError, ValueError):
+        return "?"
+
+
+def output_colors(n_outputs: int) -> dict[int, str]:
+    """{k: colour} of the symbols 0 .. n_outputs - 1, for a loop over the outputs of a model."""
+    return {k: output_color(k) for k in range(int(n_outputs))}
+
+
+def outputs_in(column) -> list[int]:
+    """The symbols (0-based indices) that occur in an output-index column, sorted (NaN and negative
+    entries are not symbols), for a scatter coloured by output."""
+    import pandas as pd
+
+    v = pd.to_numeric(pd.Series(np.asarray(column).ravel()), errors="coerce").to_numpy(dtype=float)
+    v = v[np.isfinite(v) & (v >= 0)]
+    return sorted({int(x) for x in v})
+
+
+def n_outputs_of(*columns, at_least: int = 0) -> int:
+    """The number of symbols that output-index columns imply (largest finite index + 1; ``at_least`` when
+    they are empty), for a panel that reads them without the HMM."""
+    import pandas as pd
+
+    top = -1
+    for col in columns:
+        v = pd.to_numeric(pd.Series(np.asarray(col).ravel()), errors="coerce").to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size:
+            top = max(top, int(v.max()))
+    return max(top + 1, int(at_least))
 
 
 def panel_label(ax, label: str) -> None:
