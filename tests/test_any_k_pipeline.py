@@ -141,9 +141,11 @@ def test_figures_show_k_symbols(anyk_run, monkeypatch):
     plt.close(fig)
 
 
-def test_worked_example_smoke_preset_runs_end_to_end(tmp_path):
+def test_worked_example_smoke_preset_runs_end_to_end(tmp_path, config, monkeypatch):
     """preset=ethosmoke: the ethogram file (6 states, 5 symbols, a non-stationary start) trained, evaluated,
     analysed, drawn and checked."""
+    import matplotlib.pyplot as plt
+
     work = copy_repo(tmp_path / "repo")
     res = snakemake(work, "--cores", "all", "--config", "preset=ethosmoke", timeout=1500)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
@@ -155,3 +157,12 @@ def test_worked_example_smoke_preset_runs_end_to_end(tmp_path):
     assert {"C1", "C7"} <= set(claims["claim"]) and "C5" not in set(claims["claim"])
     trans = pd.read_csv(work / "results" / "ethosmoke" / "evaluate" / "summary" / "transmat.csv")
     assert set(trans["from"]) == set(range(5)) and set(trans["to"]) == set(range(5))
+    # figure 1 C shows the ethogram's model (no chain2 in the preset) with 5 x 5 matrices
+    monkeypatch.chdir(work)
+    p = rconfig.figure_params(rconfig.validate(copy.deepcopy(config)), "ethosmoke")
+    fig = figures.render("fig1_method_performance", figures.FigureContext(
+        preset="ethosmoke", preset_cfg=p["preset_cfg"], hmms_cfg=p["hmms"], root=work))
+    pout = [a for a in fig.axes if a.get_title().startswith("P_out")]
+    assert [a.get_images()[0].get_array().shape for a in pout] == [(5, 5), (5, 5)]
+    assert "ethogram_h16_d4_s0" in fig._suptitle.get_text()
+    plt.close(fig)

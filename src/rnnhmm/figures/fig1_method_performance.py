@@ -4,7 +4,8 @@
 HMM target sequences by the Sinkhorn divergence; a 2-state chain drawn.  (B) The HMMs of the preset,
 drawn from their transition matrices (self-loops and arrows labelled with probabilities; state colour
 = its emission mix of the symbols' colours).  (C) The reference 2-state model (ref2) at its training T: matched
-distance vs the HMM baseline, output transition matrices of the HMM (analytic) and of the RNN,
+distance vs the HMM baseline (in a preset without chain2, such as a user's HMM, the reference model
+of the preset's first HMM instead), output transition matrices of the HMM (analytic) and of the RNN,
 output frequencies and volatility against the HMM (K x K matrices and K frequencies for K symbols).
 """
 
@@ -17,15 +18,17 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from .. import plan
 from ..hmm import build_hmm
 from ..io import read_table
-from . import NO_REF2, FigureContext
+from . import FigureContext
 from .style import errbar, fmt, note, output_color, output_name, panel_label
 
 READS = {"tables": ["distance.csv", "transmat.csv", "freq_vol.csv"]}
 GRAPH_ORDER = ["chain2", "chain3", "chain4", "chain5", "fully3", "cyclic4"]
 
 
-def ref2(preset_cfg: dict):
-    refs = plan.reference_models(preset_cfg, ["chain2"])
+def shown_model(preset_cfg: dict):
+    """Panel C's model: the reference 2-state model (ref2), or in a preset without chain2 (a user's
+    HMM) the reference model of the preset's first HMM; None when the preset trains no reference model."""
+    refs = plan.reference_models(preset_cfg, ["chain2"]) or plan.reference_models(preset_cfg)
     return refs[0] if refs else None
 
 
@@ -152,7 +155,7 @@ def performance(fig, cells, ctx: FigureContext, model) -> None:
     if model is None:
         for ax in axes:
             ax.axis("off")
-        note(axes[0], NO_REF2)
+        note(axes[0], "no reference model in this preset")
         return
     load = lambda t: read_table(ctx.path(plan.eval_summary_file(ctx.preset, t)))  # noqa: E731
     sel = lambda df: df[(df["hmm"] == model.hmm) & (df["hidden"] == model.hidden) & (df["dim"] == model.dim)  # noqa: E731
@@ -230,10 +233,11 @@ def render(ctx: FigureContext):
             panel_label(ax, "B")
     if not hmms:
         note(fig.add_subplot(gs[1, :]), "no HMMs configured")
-    model = ref2(ctx.preset_cfg)
+    model = shown_model(ctx.preset_cfg)
     cells = [gs[2, 0], gs[2, 1], gs[2, 2], gs[2, 3:5], gs[2, 5]]
     performance(fig, cells, ctx, model)
     panel_label(fig.axes[-5], "C")
-    title = f"ref2 = {model.id}" if model else "no ref2 model"
+    title = ("no reference model" if model is None else f"ref2 = {model.id}" if model.hmm == "chain2"
+             else f"{model.id}; no chain2 in this preset")
     fig.suptitle(f"Noise-driven RNNs trained to emit HMM statistics ({title}; preset {ctx.preset})")
     return fig
