@@ -13,11 +13,10 @@ import numpy as np
 import seaborn as sns
 
 from .. import plan
-from ..hmm import output_pairs
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
-from .panels_local import REGION_ORDER, draw_rt
+from .panels_local import REGION_ORDER, draw_rt, drawn_pairs
 from .style import (
     RUNAWAY,
     drawable,
@@ -34,7 +33,6 @@ from .style import (
 
 READS = {"analyses": ["state_space", "compositional", "residency"], "hmms": ["fully3", "cyclic4"]}
 HMMS = READS["hmms"]
-MAX_PAIRS = 6  # output pairs drawn per model (neighbours first); K = 3 has three, K = 4 six
 THREE_D = {"fully3"}
 REGION_COLORS = {"transition": "#d62728", "kick-zone": "#ff7f0e", "cluster": "#1f77b4", "unassigned": "#c7c7c7"}
 
@@ -130,9 +128,8 @@ def _regions(ax, summ):
 
 
 def pairs_of(ctx: FigureContext, m) -> tuple[list[str], int]:
-    """The output pairs drawn for model ``m`` (at most MAX_PAIRS, neighbours first) and how many it has."""
-    pairs = list(output_pairs(ctx.n_outputs(m.hmm)))
-    return pairs[:MAX_PAIRS], len(pairs)
+    """The output pairs drawn for model ``m`` and how many it has (panels_local.drawn_pairs)."""
+    return drawn_pairs(ctx.n_outputs(m.hmm))
 
 
 def render(ctx: FigureContext):

@@ -6,17 +6,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from .. import plan
-from ..hmm import output_pairs
 from ..io import read_table
 from ..plan.figures import models as selected
 from . import FigureContext
-from .panels_local import draw_row, draw_rt, draw_unstable_by_region
+from .panels_local import draw_row, draw_rt, draw_unstable_by_region, drawn_pairs
 from .style import note
 
 READS = [{"analyses": ["residency"], "hmms": ["chain3", "chain4", "chain5", "fully3", "cyclic4"]},
          {"analyses": ["compositional"], "hmms": ["fully3", "cyclic4"]}]
 HMMS, PAIR_HMMS = READS[0]["hmms"], READS[1]["hmms"]
-MAX_PAIRS = 6  # output pairs drawn per model (neighbours first)
 
 
 def models(preset_cfg: dict):
@@ -53,8 +51,8 @@ def draw_pair_row(axes, folder, title: str, pairs: list[str]):
 
 
 def pairs_of(ctx: FigureContext, m) -> list[str]:
-    """The output pairs drawn for model ``m``: at most MAX_PAIRS, neighbours first."""
-    return list(output_pairs(ctx.n_outputs(m.hmm)))[:MAX_PAIRS]
+    """The output pairs drawn for model ``m`` (panels_local.drawn_pairs)."""
+    return drawn_pairs(ctx.n_outputs(m.hmm))[0]
 
 
 def render(ctx: FigureContext):

@@ -16,6 +16,17 @@ U_COLORS = {0: "#c7c7c7", 1: "#ff7f0e", 2: "#9467bd"}
 REGION_ORDER = ["transition", "kick-zone", "cluster", "unassigned"]
 MAX_SC_BINS = 200  # beyond this range of SC the histogram uses equal (not unit) bins
 
+MAX_PAIRS = 6  # output pairs drawn per model by figures 10 and S6 (neighbours first); K = 4 has six
+
+
+def drawn_pairs(n_outputs: int) -> tuple[list[str], int]:
+    """The output pairs a figure draws for a model of ``n_outputs`` symbols (at most MAX_PAIRS,
+    neighbours first) and how many pairs the model has."""
+    from ..hmm import output_pairs
+
+    pairs = list(output_pairs(n_outputs))
+    return pairs[:MAX_PAIRS], len(pairs)
+
 
 def rt_cmap(max_rt: float):
     max_rt = float(max_rt) if np.isfinite(max_rt) else RT_EDGES[-1] + 1.0  # no finite RT: the default top bin

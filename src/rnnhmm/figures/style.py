@@ -55,11 +55,6 @@ def output_name(o) -> str:
         return "?"
 
 
-def output_colors(n_outputs: int) -> dict[int, str]:
-    """{k: colour} of the symbols 0 .. n_outputs - 1, for a loop over the outputs of a model."""
-    return {k: output_color(k) for k in range(int(n_outputs))}
-
-
 def outputs_in(column) -> list[int]:
     """The symbols (0-based indices) that occur in an output-index column, sorted (NaN and negative
     entries are not symbols), for a scatter coloured by output."""
@@ -73,15 +68,7 @@ def outputs_in(column) -> list[int]:
 def n_outputs_of(*columns, at_least: int = 0) -> int:
     """The number of symbols that output-index columns imply (largest finite index + 1; ``at_least`` when
     they are empty), for a panel that reads them without the HMM."""
-    import pandas as pd
-
-    top = -1
-    for col in columns:
-        v = pd.to_numeric(pd.Series(np.asarray(col).ravel()), errors="coerce").to_numpy(dtype=float)
-        v = v[np.isfinite(v)]
-        if v.size:
-            top = max(top, int(v.max()))
-    return max(top + 1, int(at_least))
+    return max([o + 1 for col in columns for o in outputs_in(col)] + [int(at_least)])
 
 
 def panel_label(ax, label: str) -> None:
