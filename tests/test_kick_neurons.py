@@ -7,7 +7,7 @@ from conftest import config_hmm
 from rnnhmm.dynamics import kick_neurons as kn
 from rnnhmm.dynamics.simulate import Network, gain_vector
 from rnnhmm.dynamics.spectra import critical_pairs_at_switches
-from rnnhmm.dynamics.switching import dwell_windows, switch_times
+from rnnhmm.dynamics.switching import dwell_windows, switch_times, target_cores
 from rnnhmm.hmm import HMM
 
 
@@ -82,6 +82,40 @@ def test_dwell_windows_and_gate_scores_known_answer():
     assert score[1] == 0.0 and frac.tolist() == [1.0, 1.0]
 
 
+def test_short_dwells_and_target_cores_known_answer():
+    """Dwells shorter than min_dwell are left out; the target core is the middle third of the dwell each
+    kept switch enters, when that dwell is complete and long enough."""
+    o = np.array([2] * 3 + [0] * 9 + [2] * 6 + [0] * 2 + [2] * 3 + [0] * 9 + [2] * 2)
+    # complete dwells: [3, 12) O1, [12, 18) O3, [18, 20) O1 (2 steps), [20, 23) O3, [23, 32) O1; [32, 34)
+    # O3 is not complete
+    pre, core, n = dwell_windows(o, 0, pre_window=2)
+    assert n == 3 and pre.tolist() == [10, 11, 18, 19, 30, 31]
+    pre, core, n = dwell_windows(o, 0, pre_window=2, min_dwell=4)
+    assert n == 2 and pre.tolist() == [10, 11, 30, 31] and core.tolist() == [6, 7, 8, 26, 27, 28]
+    assert target_cores(o, 0, min_dwell=4).tolist() == [14, 15]  # the O3 dwell [12, 18)
+    assert target_cores(o, 0).tolist() == [14, 15, 21]  # and, without the filter, [20, 23) after [18, 20)
+    assert target_cores(o, 0, min_dwell=7).tolist() == []  # the O1 dwell is kept (9 steps), its target is not
+    assert target_cores(o, 2, min_dwell=4).tolist() == []  # no O3 dwell of >= 4 steps enters a complete dwell
+
+
+def test_two_sided_gate_score_rejects_a_target_cluster_neuron():
+    """Neuron 0 rises before the switch and falls silent after it (a kick neuron); neuron 1 rises before
+    the switch and stays on in the target dwell (a target-cluster neuron).  The source contrast alone
+    ranks them alike; the target contrast removes neuron 1."""
+    o = np.array([2] * 6 + [0] * 12 + [2] * 12 + [0] * 3)
+    pre, core, _ = dwell_windows(o, 0, pre_window=3, min_dwell=4)
+    tgt = target_cores(o, 0, min_dwell=4)
+    a = np.full((len(o), 2), -1.0)
+    a[pre] = 1.0
+    a[tgt, 1] = 1.0
+    a[[pre[0], core[0], tgt[0]], :] += 0.1  # some variance in every window
+    one, _ = kn.gate_scores(a, pre, core)
+    two, frac = kn.gate_scores_two_sided(a, pre, core, tgt)
+    assert one[0] == pytest.approx(one[1]) and one[0] > 3
+    assert two[0] == pytest.approx(one[0], rel=0.2) and two[1] < 0.5 and frac.tolist() == [1.0, 1.0]
+    assert kn.gate_scores_two_sided(a, pre, core, np.zeros(0, dtype=int))[0].tolist() == one.tolist()
+
+
 def test_leave_fractions_match_one_set_at_a_time(planted):
     net, idx, h, a, o = planted
     starts = h[np.flatnonzero(o == 0)[:16]]
@@ -99,14 +133,39 @@ def test_discovery_recovers_planted_triplets_above_the_null(planted):
     net, idx, h, a, o = planted
     p = dict(kn.DEFAULTS, n_candidates=12, n_rollouts=32, rollout_steps=40, n_null=200)
     for src, planted_group, label in ((0, idx["K1"], 1), (2, idx["K3"], 2)):
-        rngs = [np.random.default_rng(10 + i) for i in range(3)]
-        g, cand, trip, null = kn.discover_source(net, h, a, o, src, p, *rngs, label)
+        rngs = [np.random.default_rng(10 + i) for i in range(4)]
+        g, cand, trip, null = kn.discover_source(net, h, a, o, src, p, *rngs[:3], label, rngs[3])
         assert g["neurons"] == planted_group and g["group"] == label
-        assert g["found"] and g["significant"] and g["f_group"] == 0.0
+        assert g["found"] and g["f_group_select"] == 0.0
         assert trip.iloc[0]["effect"] > null["effect"].max()
-        assert trip.iloc[0]["z"] >= 3 and len(trip) == 10
+        assert trip.iloc[0]["z"] >= 3 and len(trip) == 10 and g["z_select"] == pytest.approx(trip.iloc[0]["z"])
         assert len(cand) == 12 and set(planted_group) <= set(cand["neuron"])
         assert g["n_sets_tested"] == 1 + 12 + 220 + 200
+        # scored again on fresh rollouts, against triplets of neurons silent in the source cores
+        assert g["significant"] and g["status"] == "kick group found" and g["f_group"] == 0.0
+        assert g["z"] >= 3 and g["percentile"] == 1.0 and g["n_null"] == 200
+        assert g["null_pool"] == "silent in the source cores" and len(g["null_effects"]) == 200
+        assert g["gate"] == "source and target cores" and g["n_target_core_steps"] > 0
+
+
+def test_fresh_scoring_withdraws_a_selection_batch_winner():
+    """A random network has no kick mechanism: its switches come from the noise.  The best of 120
+    candidate triplets on the selecting batch lowers the leave fraction by chance (found, effect > 0),
+    and on fresh rollouts it is not significant; the two-proportion floor keeps a null without spread
+    from making a one-rollout difference significant."""
+    rng = np.random.default_rng(0)
+    H, d = 40, 8
+    net = Network(rng.normal(0, 0.9 / np.sqrt(H), (H, H)), rng.normal(0, 1, (H, d)), rng.normal(0, 1, (3, H)))
+    h, a, o = kn.reference_run(net, np.random.default_rng(1), 4000, 100)
+    assert len(switch_times(o)) > 1000
+    p = dict(kn.DEFAULTS, n_candidates=10, n_rollouts=32, rollout_steps=5, n_null=200, min_frac_silent=0.3,
+             p_cluster=0.5, min_before_switch=1)
+    for seed in (30, 40, 50):
+        rngs = [np.random.default_rng(seed + i) for i in range(4)]
+        g, *_ = kn.discover_source(net, h, a, o, 2, p, *rngs[:3], 1, rngs[3])
+        assert g["found"] and g["effect_select"] > 0
+        assert not g["significant"] and g["z"] < 3 and "not significant on fresh rollouts" in g["status"]
+        assert g["z_scale"] > g["null_std"]  # the floor, not the null's spread, sets the scale here
 
 
 def test_degenerate_source_without_dwells_reports_no_group(planted):
@@ -154,8 +213,10 @@ def test_exhaustive_mode_tests_every_triplet_and_finds_a_full_effect(planted):
     every escape from O1, and it silences either the planted triplet K1 or the noise unit (2) that drives it."""
     net, idx, h, a, o = planted
     p = dict(kn.DEFAULTS, exhaustive=True, n_rollouts=16, rollout_steps=30, n_null=100)
-    g, cand, trip, null = kn.discover_source(net, h, a, o, 0, p, *[np.random.default_rng(20 + i) for i in range(3)], 1)
+    rngs = [np.random.default_rng(20 + i) for i in range(4)]
+    g, cand, trip, null = kn.discover_source(net, h, a, o, 0, p, *rngs[:3], 1, rngs[3])
     H = net.hidden
     assert g["n_sets_tested"] == 1 + H + H * (H - 1) * (H - 2) // 6 + 100 and g["silence"] == "preactivation"
-    assert g["f_group"] == 0.0 and g["effect"] == g["f_empty"] > 0
+    assert g["f_group_select"] == 0.0 and g["effect_select"] == g["f_empty_select"] > 0
+    assert g["f_group"] == 0.0 and g["effect"] == g["f_empty"] > 0 and g["null_pool"] == "all neurons"
     assert g["neurons"] == idx["K1"] or 2 in g["neurons"]

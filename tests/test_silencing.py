@@ -85,7 +85,10 @@ def test_kick_members_are_silent_in_dwell_cores_and_fire_before_switches(planted
     _, idx, _, out = planted
     m = out["silencing_members.csv"]
     assert sorted(m["neuron"]) == sorted(idx["K1"] + idx["K3"])
-    assert (m["core_active"] <= 0.01).all() and (m["pre_active"] > 0.08).all()  # they fire in the kick step
+    # they fire in the kick step: one of the 5 pre-switch steps, at the switches they take part in (the
+    # dwells of at least min_dwell = 4 steps; a shorter dwell's clipped window made that share larger)
+    assert (m["core_active"] <= 0.01).all() and (m["pre_active"] > 0.05).all()
+    assert (m["pre_active"] >= 10 * m["core_active"]).all()
 
 
 def test_the_group_size_curve_recovers_a_planted_triplet(planted):

@@ -29,7 +29,8 @@ How each check maps onto the tables (``CHECKS`` holds the files and columns of e
   about the PCA origin (the mean state) in 36 equal bins.
 * C4 ``cluster_share``, ``unstable_kick_vs_cluster``: residency_summary.csv per region ``n_states``,
   ``mean_unstable`` (transition and kick-zone pooled weighted by their state counts).
-* C5 ``kick_group_found``: kick_groups.json groups with ``found`` and ``significant``.  For those
+* C5 ``kick_group_found``: kick_groups.json groups with ``found`` and ``significant`` (the z-score of
+  the group's effect on fresh rollouts, not on the batch that selected it).  For those
   groups, from the silencing analysis (the group's output clamped to 0, fresh noise):
   ``silencing_stops_switching``: silencing_groups.csv ``ratio``, ``norm_ratio``, ``occupancy_*``;
   ``kick_beats_random``: its ``null_percentile`` (activity-matched null, mid-rank);
@@ -73,7 +74,9 @@ COLUMNS = ["claim", "check", "model", "value", "criterion", "pass",
 # ---------------------------------------------------------------------- the criteria (docs/claims.md)
 # Written down before any laptop result was looked at; never loosened.
 # Revision 2 (2026-12-02), written before any result of it was computed; docs/claims.md gives the
-# reason for every change from revision 1.  Never loosened after seeing a result.
+# reason for every change from revision 1.  Revision 3 (2026-12-03): C5's groups are scored for
+# significance on fresh rollouts (kick_neurons), likewise before any result.  Never loosened after
+# seeing a result.
 EXCESS_MAX_FRACTION = 0.5  # C1: RNN excess over the HMM baseline <= 0.5 x the i.i.d. emitter's
 TRANSMAT_SSE_MAX = 0.01  # C1: summed squared error of the emitted-symbol transition matrix
 SWITCH_RATE_TOL = 0.25  # C1: emitted switch probability within +-25 % of the HMM's
@@ -326,7 +329,8 @@ def _found_groups(t: Tables) -> dict[int, dict]:
 
 def kick_group_found(t: Tables) -> Outcome:
     n = len(_found_groups(t))
-    return outcome(n, ">= 1 group, significant against the null (z >= 3)", n >= 1)
+    return outcome(n, ">= 1 group, significant on fresh rollouts against a null of neurons silent in the source "
+                      "cores (z >= 3)", n >= 1)
 
 
 def _silencing_rows(t: Tables, groups: dict[int, dict]):

@@ -2,18 +2,32 @@
 
 Per source output a (an output that is dominant in at least 5 % of the steps of a reference run):
 
-1. **Gate score.**  score_i = [mean a_i over the pre-switch windows [t_s−5, t_s−1] of dwells leaving a
-   − mean a_i over the dwell cores (middle thirds)] / pooled std.  Candidates: the top K among the
-   neurons silent (a_i ≤ 0) in at least half of the core steps.  K is clamped to the eligible count.
+1. **Gate score.**  Over the dwells of at least ``min_dwell`` steps that leave a: score_i = the smaller
+   of [mean a_i over the pre-switch windows [t_s−5, t_s−1] − mean a_i over the source dwell cores
+   (middle thirds)] / pooled std and the same contrast against the cores of the *target* dwells (the
+   dwell each switch enters, when it too has ``min_dwell`` steps): a kick neuron rises before the
+   switch and is silent on both sides of it, while a neuron of the target cluster rises and stays on.
+   Candidates: the top K among the neurons silent (a_i ≤ 0) in at least half of the source core
+   steps.  K is clamped to the eligible count.
 2. **Causal test, one batch.**  Every candidate alone, every candidate triplet (C(K,3) sets) and a null of
    random non-candidate triplets are silenced with the "kick" intervention at μ = 0 (c_rec = 0 on the
    set: its recurrent drive is removed, its noise input kept).  R rollouts of L steps start from cluster
    states of a (p(a) > 0.8, at least 10 steps before the next switch) with the same noise for every set;
    f(S) is the fraction of rollouts that leave a, e(S) = f(∅) − f(S).  Sets × rollouts run as one batch,
    chunked to bound memory; rollouts that have left a are dropped from the batch as they leave.
-3. **Selection.**  G_a = the triplet with the largest effect (ties: larger score sum, then lower indices),
-   with its z-score against the null.  A group is *significant* when e > 0 and z ≥ ``z_min``; degenerate
-   cases (no source output, no switch, no candidate) give no group and say why in ``kick_groups.json``.
+3. **Selection.**  G_a = the triplet with the largest effect (ties: larger score sum, then lower indices);
+   it is *found* when that effect is positive.
+4. **Scoring on fresh rollouts.**  The best of ~2000 noisy estimates is biased upwards on the batch that
+   chose it, so G_a, ∅ and a new null are run again from fresh cluster starts with fresh noise.  The
+   null draws its triplets from the neurons that are silent in the source cores as the candidates are
+   (G_a's members left out; all other neurons when fewer than k qualify), so that the group is compared
+   with neurons of its own kind rather than with hubs whose removal perturbs the cluster.  The group is
+   *significant* when its fresh effect e > 0 and its z-score against the fresh null is ≥ ``z_min``,
+   the z-score's scale being the null's standard deviation or, when larger, the two-proportion
+   standard error √(2 p̄(1 − p̄)/R), p̄ = (f(∅) + f(G))/2, of the difference of two leave fractions
+   over R rollouts (a null of neurons that never matter has no spread); its mid-rank percentile
+   among the null effects is reported beside it.  Degenerate cases (no source
+   output, no switch, no candidate) give no group and say why in ``kick_groups.json``.
 
 Optional exhaustive mode: all C(H, k) sets, silencing the whole pre-activation (the authors' search).
 
@@ -29,18 +43,19 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from .groups import KICK_GROUPS
+from .groups import KICK_GROUPS, null_percentile
 from .pca import fit_pca
 from .registry import Analysis, AnalysisContext
 from .simulate import Network, gain_vector
 from .spectra import critical_pairs_at_switches
-from .switching import dwell_windows, switch_times
+from .switching import dwell_windows, switch_times, target_cores
 
 DEFAULTS = {
     "warmup": 100,
     "ref_steps": 20000,
     "source_min_frac": 0.05,
     "pre_window": 5,
+    "min_dwell": 4,
     "min_frac_silent": 0.5,
     "n_candidates": 24,
     "group_size": 3,
@@ -102,6 +117,15 @@ def gate_scores(a: np.ndarray, pre_idx: np.ndarray, core_idx: np.ndarray):
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.where(pooled > 0, diff / pooled, 0.0)
     return score, (c <= 0).mean(axis=0)
+
+
+def gate_scores_two_sided(a: np.ndarray, pre_idx: np.ndarray, core_idx: np.ndarray, target_idx: np.ndarray):
+    """The smaller of the source-core and the target-core gate scores (the source one alone when there
+    is no target core step), and the fraction of source core steps with a_i ≤ 0."""
+    score, frac = gate_scores(a, pre_idx, core_idx)
+    if len(target_idx):
+        score = np.minimum(score, gate_scores(a, pre_idx, target_idx)[0])
+    return score, frac
 
 
 def cluster_starts(net: Network, h: np.ndarray, o: np.ndarray, source: int, p_cluster: float,
@@ -196,18 +220,21 @@ def _status_group(source: int, label: int, status: str) -> dict:
             "status": status}
 
 
-def discover_source(net: Network, h, a, o, source: int, params: dict, rng_starts, rng_noise, rng_null, label: int):
-    """Run steps 1–4 for one source output; returns (group dict, candidates, triplets, null) tables."""
+def discover_source(net: Network, h, a, o, source: int, params: dict, rng_starts, rng_noise, rng_null, label: int,
+                    rng_score=None):
+    """Run steps 1–4 for one source output; returns (group dict, candidates, triplets, null) tables.
+    ``rng_score`` draws the fresh starts, noise and null of step 4 (needed once a group is found)."""
     p = params
     k = int(p["group_size"])
-    pre_idx, core_idx, n_dwells = dwell_windows(o, source, p["pre_window"])
+    pre_idx, core_idx, n_dwells = dwell_windows(o, source, p["pre_window"], int(p["min_dwell"]))
     empty = pd.DataFrame(columns=["source", "neuron", "score", "frac_silent_core", "single_effect"])
     empty_t = pd.DataFrame(columns=["source", "rank", *[f"n{i + 1}" for i in range(k)], "f", "effect", "z"])
     empty_n = pd.DataFrame(columns=["source", "effect"])
     if n_dwells == 0:
-        return _status_group(source, label, "no kick group found: no complete dwell leaving this output"), \
-            empty, empty_t, empty_n
-    score, frac_silent = gate_scores(a, pre_idx, core_idx)
+        return _status_group(source, label, "no kick group found: no complete dwell of at least "
+                             f"{int(p['min_dwell'])} steps leaving this output"), empty, empty_t, empty_n
+    tgt_idx = target_cores(o, source, int(p["min_dwell"]))
+    score, frac_silent = gate_scores_two_sided(a, pre_idx, core_idx, tgt_idx)
     eligible = np.flatnonzero(frac_silent >= p["min_frac_silent"])
     n_cand = min(int(p["n_candidates"]), len(eligible))
     if n_cand < k and not p["exhaustive"]:
@@ -265,23 +292,60 @@ def discover_source(net: Network, h, a, o, source: int, params: dict, rng_starts
     null_tbl = pd.DataFrame({"source": source, "effect": e_null})
     best = rank[0]
     e_best, z_best = float(e_trip[best]), float(zscore(e_trip[best]))
-    significant = bool(e_best > 0 and np.isfinite(z_best) and z_best >= p["z_min"])
-    if f_empty == 0:
-        status = "no kick group found: no unperturbed rollout leaves this output (nothing to suppress)"
-    elif e_best <= 0:
-        status = "no kick group found: no set lowers the leave fraction"
-    elif not significant:
-        status = f"best triplet not significant against the null (z = {z_best:.2f} < {p['z_min']})"
-    else:
-        status = "kick group found"
+    found = bool(f_empty > 0 and e_best > 0)
     group = {"source": int(source), "group": int(label), "neurons": [int(i) for i in triplets[best]],
-             "found": bool(f_empty > 0 and e_best > 0), "significant": significant, "status": status,
-             "effect": e_best, "z": _finite(z_best), "f_empty": float(f_empty),
-             "f_group": float(f_trip[best]), "null_mean": _finite(mu0), "null_std": _finite(sd0), "n_null": len(null),
-             "null_pool": null_pool, "n_candidates": int(n_cand), "n_dwells": int(n_dwells),
+             "found": found, "significant": False, "effect_select": e_best, "z_select": _finite(z_best),
+             "f_empty_select": float(f_empty), "f_group_select": float(f_trip[best]), "null_mean_select": _finite(mu0),
+             "null_std_select": _finite(sd0), "n_null_select": len(null), "null_pool_select": null_pool,
+             "n_candidates": int(n_cand), "n_dwells": int(n_dwells), "n_target_core_steps": int(len(tgt_idx)),
+             "gate": "source and target cores" if len(tgt_idx) else "source cores only (no complete target dwell)",
              "n_sets_tested": int(len(all_sets)), "start_rule": start_rule, "n_start_states": int(len(start_idx)),
              "silence": silence}
+    if f_empty == 0:
+        group["status"] = "no kick group found: no unperturbed rollout leaves this output (nothing to suppress)"
+    elif e_best <= 0:
+        group["status"] = "no kick group found: no set lowers the leave fraction"
+    else:
+        group.update(score_fresh(net, h, start_idx, source, triplets[best], eligible, p, silence, rng_score))
     return group, cand_tbl, trip_tbl, null_tbl
+
+
+def score_fresh(net: Network, h, start_idx, source: int, group, eligible, p: dict, silence: str, rng) -> dict:
+    """Step 4: the chosen group, ∅ and a null of triplets of neurons silent in the source cores (all
+    other neurons when fewer than k qualify), from fresh cluster starts with fresh noise."""
+    k, R = len(group), int(p["n_rollouts"])
+    starts = h[rng.choice(start_idx, size=R, replace=len(start_idx) < R)]
+    noise = net.noise(rng, int(p["rollout_steps"]), R)
+    pool = eligible if not p["exhaustive"] else np.arange(net.hidden)
+    pool, null_pool = np.setdiff1d(pool, group), "silent in the source cores"
+    if p["exhaustive"]:
+        null_pool = "all neurons"
+    elif len(pool) < k:
+        pool, null_pool = np.setdiff1d(np.arange(net.hidden), group), "all neurons (too few silent in the cores)"
+    null = random_sets(rng, pool, k, int(p["n_null"]))
+    f = leave_fractions(net, starts, source, np.concatenate([np.full((1, k), -1), [group], null]), noise, silence,
+                        int(p["chunk_rows"]))
+    effect, e_null = float(f[0] - f[1]), f[0] - f[2:]
+    mu, sd = (float(e_null.mean()), float(e_null.std())) if len(e_null) else (float("nan"), float("nan"))
+    # the z-score's scale: the null's spread, but never below the two-proportion standard error of
+    # f(∅) − f(G) over R rollouts each (a null of neurons that never matter has no spread, and a
+    # difference of one or two rollouts must not become significant)
+    pooled = (f[0] + f[1]) / 2
+    se = float(np.sqrt(2 * pooled * (1 - pooled) / R))
+    scale = max(sd, se) if np.isfinite(sd) else float("nan")
+    z = (effect - mu) / scale if scale > 0 else float("nan")
+    significant = bool(effect > 0 and np.isfinite(z) and z >= p["z_min"])
+    if f[0] == 0:
+        status = "found, not significant: no fresh unperturbed rollout leaves this output"
+    elif not significant:
+        status = f"found, not significant on fresh rollouts (effect {effect:.3f}, z = {z:.2f} < {p['z_min']})"
+    else:
+        status = "kick group found"
+    return {"significant": significant, "status": status, "effect": effect, "z": _finite(z),
+            "percentile": _finite(null_percentile(effect, e_null)), "f_empty": float(f[0]), "f_group": float(f[1]),
+            "null_mean": _finite(mu), "null_std": _finite(sd), "z_scale": _finite(scale), "n_null": len(null),
+            "null_pool": null_pool,
+            "null_effects": [float(v) for v in e_null]}
 
 
 def validate_group(net: Network, rng: np.random.Generator, neurons, source: int, steps: int, warmup: int,
@@ -318,11 +382,12 @@ def discover(ctx: AnalysisContext) -> dict:
     h, a, o = reference_run(net, ctx.rng("reference"), p["ref_steps"], p["warmup"])
     sources = source_outputs(o, net.A.shape[0], p["source_min_frac"])
     hmm = ctx.hmm()
-    groups, cands, trips, nulls = {}, [], [], []
+    groups, cands, trips, nulls, fresh = {}, [], [], [], []
     for src in sources:
         label = group_label(hmm, src)
         g, c, t, n = discover_source(net, h, a, o, src, p, ctx.rng(f"starts:{src}"), ctx.rng(f"noise:{src}"),
-                                     ctx.rng(f"null:{src}"), label)
+                                     ctx.rng(f"null:{src}"), label, ctx.rng(f"score:{src}"))
+        fresh.append(pd.DataFrame({"source": src, "effect": g.pop("null_effects", [])}))
         if g["found"]:
             g["validation"] = validate_group(net, ctx.rng(f"validation:{src}"), g["neurons"], src,
                                              p["validation_steps"], p["warmup"], p["half_window"], p["eps_im"])
@@ -358,6 +423,7 @@ def discover(ctx: AnalysisContext) -> dict:
     trip_tbl = _concat(trips, ["source", "rank", *[f"n{i + 1}" for i in range(k)], "f", "effect", "z", "score_sum"])
     null_tbl = _concat(nulls, ["source", "effect"])
     return {"kick_candidates.csv": cand_tbl, "kick_triplets.csv": trip_tbl, "kick_null.csv": null_tbl,
+            "kick_score_null.csv": _concat(fresh, ["source", "effect"]),
             KICK_GROUPS: summary, "kick_preact.parquet": preact}
 
 

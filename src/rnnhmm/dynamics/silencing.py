@@ -19,8 +19,8 @@ Per group G leaving source output a:
    neurons with silent ones; the group's mid-rank percentile among the null ratios (a smaller ratio is
    a stronger effect; a tie counts one half).
 4. **Kick signature** of each member, from the intact runs: its active fraction (pre-activation > 0)
-   in the source dwell cores (middle thirds of dwells that end by leaving a) and in the ``pre_window``
-   steps before those switches.
+   in the source dwell cores (middle thirds of the dwells of at least ``min_dwell`` steps that end by
+   leaving a) and in the ``pre_window`` steps before those switches.
 5. **Group size**: starting from the empty set, the candidate (a neuron silent in at least
    ``min_frac_silent`` of the core steps) whose clamp gives the lowest escape rate from a (a set whose
    network never visits a is no candidate) is added, up to ``max_size`` neurons, on a separate
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_json
-from .groups import KICK_GROUPS
+from .groups import KICK_GROUPS, null_percentile
 from .registry import Analysis, AnalysisContext
 from .simulate import Network
 from .switching import dwell_windows
@@ -50,6 +50,7 @@ DEFAULTS = {
     "n_null": 200,
     "match_k": 10,
     "pre_window": 5,
+    "min_dwell": 4,
     "min_frac_silent": 0.5,
     "max_size": 10,
     "select_runs": 4,
@@ -130,13 +131,14 @@ def intact_activity(net: Network, ux: np.ndarray, warmup: int, dtype=np.float32)
     return pre, o
 
 
-def member_activity(pre: np.ndarray, o: np.ndarray, source: int, pre_window: int):
+def member_activity(pre: np.ndarray, o: np.ndarray, source: int, pre_window: int, min_dwell: int = 1):
     """Per neuron: active fraction (pre-activation > 0) in the source dwell cores and in the pre-switch
-    windows of the dwells that end by leaving the source, pooled over runs; and the step counts."""
+    windows of the dwells (of at least ``min_dwell`` steps) that end by leaving the source, pooled over
+    runs; and the step counts."""
     H = pre.shape[2]
     core_on, core_n, pre_on, pre_n = np.zeros(H), 0, np.zeros(H), 0
     for r in range(o.shape[1]):
-        p_idx, c_idx, _ = dwell_windows(o[:, r], source, pre_window)
+        p_idx, c_idx, _ = dwell_windows(o[:, r], source, pre_window, min_dwell)
         active = pre[:, r, :] > 0
         core_on += active[c_idx].sum(axis=0)
         pre_on += active[p_idx].sum(axis=0)
@@ -203,16 +205,6 @@ def greedy_sizes(net: Network, ux_select: np.ndarray, source: int, candidates: n
     return out
 
 
-def null_percentile(effect: float, null_effects) -> float:
-    """Mid-rank percentile of ``effect`` among the null effects (below counts 1, tied counts 1/2);
-    NaN without a null."""
-    null = np.asarray(null_effects, dtype=float)
-    null = null[np.isfinite(null)]
-    if not len(null) or not np.isfinite(effect):
-        return float("nan")
-    return float(np.mean(null < effect) + 0.5 * np.mean(null == effect))
-
-
 def _ratio(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 
@@ -232,7 +224,7 @@ def silencing(ctx: AnalysisContext) -> dict:
     pre, o = intact_activity(net, ux, warmup) if groups else (None, None)
     for label, g in groups.items():
         src, neurons = int(g["source"]), [int(i) for i in g["neurons"]]
-        core_act, pre_act, n_core, n_pre = member_activity(pre, o, src, int(p["pre_window"]))
+        core_act, pre_act, n_core, n_pre = member_activity(pre, o, src, int(p["pre_window"]), int(p["min_dwell"]))
         for i in neurons:
             members.append({"group": label, "source": src, "neuron": i, "core_active": core_act[i],
                             "pre_active": pre_act[i]})

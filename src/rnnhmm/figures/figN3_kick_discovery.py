@@ -1,10 +1,12 @@
 """Figure N3 (ours): how the kick groups are discovered (docs/method.md §4.7).
 
 One row per reference model (chains, fully3) and source output: (A) gate scores of the K candidates
-(silent in dwell cores, active just before the switch), the selected group highlighted; (B) effects of
-the top-10 candidate triplets (the drop in the fraction of rollouts that leave the source when the set's
-recurrent drive is removed) against the null distribution of random non-candidate triplets; (C) effects
-of silencing each candidate alone.
+(silent in dwell cores, active just before the switch and not in the target dwell's core), the
+selected group highlighted; (B) effects of the top-10 candidate triplets (the drop in the fraction of
+rollouts that leave the source when the set's recurrent drive is removed) against the null
+distribution of random non-candidate triplets, on the batch that selects them; the title gives the
+group's z-score there and on fresh rollouts against a null of neurons silent in the source cores
+(the one its significance uses); (C) effects of silencing each candidate alone.
 """
 
 from __future__ import annotations
@@ -85,15 +87,15 @@ def render(ctx: FigureContext):
         if not len(null_ok) and not len(finite(trip, "effect")):
             note(ax, "no triplet effect" if not len(null) + len(trip) else f"no finite triplet effect\n({RUNAWAY})")
         ax.set(xlabel="effect e(S) = f(∅) − f(S)", ylabel="count")
-        z = g.get("z")
-        ax.set_title(f"{g['status']}; z = {fmt(z, '.1f')}" if z is not None else g["status"], fontsize=7)
+        zs = [(name, g.get(key)) for name, key in (("selection", "z_select"), ("fresh", "z")) if g.get(key) is not None]
+        ax.set_title("; ".join([g["status"], *(f"z = {fmt(z, '.1f')} ({name})" for name, z in zs)]), fontsize=7)
         ax.legend(frameon=False, fontsize=5, loc="upper left")
         ax = axes[r, 2]
         ax.bar(x, cand["single_effect"], color=colors)
         if not len(finite(cand, "single_effect")):
             note(ax, f"no finite single-neuron effect\n({RUNAWAY})")
         ax.set_xticks(x, [str(int(i)) for i in cand["neuron"]], fontsize=5, rotation=90)
-        ax.set(ylabel="single-neuron effect", xlabel="neuron", title=f"f(∅) = {fmt(g.get('f_empty', np.nan))}")
+        ax.set(ylabel="single-neuron effect", xlabel="neuron", title=f"f(∅) = {fmt(g.get('f_empty_select', np.nan))}")
         ax.title.set_fontsize(7)
         if r == 0:
             for ax, lab in zip(axes[0], "ABC", strict=True):

@@ -165,6 +165,7 @@ PARAM_RANGES: dict[str, Range] = {
     "ref_steps": COUNT,
     "source_min_frac": real(0, 1, low_open=True),
     "pre_window": COUNT,
+    "min_dwell": COUNT,  # dwells shorter than this are left out of the gate score and the kick signature
     "min_frac_silent": FRACTION,
     "n_candidates": COUNT,
     "group_size": COUNT,
