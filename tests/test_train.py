@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from rnnhmm import io
@@ -83,3 +84,54 @@ def test_outputs_are_deterministic(tmp_path):
     wy = io.load_torch(tmp_path / "y" / "model.pt")["best"]["W"]
     assert torch.equal(wx, wy)
     assert np.isfinite(pd.read_csv(tmp_path / "x" / "history.csv")["train_loss"]).all()
+
+
+def test_model_selection_over_fixed_validation_passes(tmp_path):
+    """select_passes = 2: each epoch's selection score is the mean validation loss over two passes whose
+    inputs are the same at every epoch, so it is recomputed exactly from that epoch's checkpoint; the
+    best weights are those of the epoch with the lowest score, which the one-pass rule need not pick;
+    the training itself (train and validation losses, final weights) is that of select_passes = 0."""
+    import rnnhmm.train as T
+    from rnnhmm.model import NoiseRNN
+
+    tr, va = data(256, 20)
+    key = ModelKey("chain2", 16, 4, 0, base_seed=7)
+    cfg = TrainConfig(epochs=8, batch_size=128, lr=1e-2, checkpoint_epochs=tuple(range(1, 9)), select_passes=2)
+    summary = train(key, cfg, tr, va, tmp_path / "sel", 3)
+    hist = pd.read_csv(tmp_path / "sel" / "history.csv")
+    assert list(hist.columns) == ["epoch", "train_loss", "val_loss", "select_loss", "grad_norm_preclip_mean", "is_best"]
+    y_val = T.one_hot_flat(va, 3)
+    for e in (1, 5, 8):
+        ck = io.load_torch(tmp_path / "sel" / "checkpoints" / f"epoch{e}.pt", io.MODEL_FORMAT)
+        net = NoiseRNN(16, 4, 3)
+        net.load_state_dict(ck["final"])
+        net.eval()
+        again = T.selection_loss(net, y_val, key, cfg, torch.device("cpu"))
+        assert again == pytest.approx(hist.loc[hist["epoch"] == e, "select_loss"].item(), rel=1e-9)  # csv digits
+    running_min = hist["select_loss"].cummin()
+    assert list(hist["is_best"]) == list((hist["select_loss"] == running_min) & (hist["select_loss"].diff() != 0))
+    best = int(hist.loc[hist["select_loss"].idxmin(), "epoch"])
+    assert summary["best_epoch"] == best and summary["select_passes"] == 2
+    assert summary["best_select_loss"] == pytest.approx(hist["select_loss"].min(), rel=1e-9)
+    assert summary["best_val_loss"] == pytest.approx(hist.loc[hist["epoch"] == best, "val_loss"].item(), rel=1e-9)
+    obj = io.load_torch(tmp_path / "sel" / "model.pt", io.MODEL_FORMAT)
+    ck = io.load_torch(tmp_path / "sel" / "checkpoints" / f"epoch{best}.pt", io.MODEL_FORMAT)
+    assert torch.equal(obj["best"]["W"], ck["final"]["W"])
+    assert io.read_json(tmp_path / "sel" / "meta.json")["train_config"]["select_passes"] == 2
+
+    # the one-pass rule trains identically: only the choice of the best epoch may differ
+    plain = TrainConfig(epochs=8, batch_size=128, lr=1e-2, checkpoint_epochs=tuple(range(1, 9)))
+    train(key, plain, tr, va, tmp_path / "one", 3)
+    h1 = pd.read_csv(tmp_path / "one" / "history.csv")
+    assert "select_loss" not in h1.columns
+    for col in ("train_loss", "val_loss", "grad_norm_preclip_mean"):
+        assert h1[col].tolist() == hist[col].tolist()
+    one = io.load_torch(tmp_path / "one" / "model.pt", io.MODEL_FORMAT)
+    assert torch.equal(one["final"]["W"], obj["final"]["W"])
+    # at its default the option is not recorded: meta.json and the resume state are as before it existed
+    assert "select_passes" not in io.read_json(tmp_path / "one" / "meta.json")["train_config"]
+
+
+def test_select_passes_must_not_be_negative():
+    with pytest.raises(ValueError, match="select_passes"):
+        TrainConfig(epochs=2, select_passes=-1)

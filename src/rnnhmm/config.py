@@ -264,6 +264,8 @@ def train_params(config: dict, preset: str, spec: plan.ModelSpec) -> dict:
             "clip": hcfg["clip"], "tau": t["tau"], "sigma": t["sigma"], "blur": t["blur"], "scaling": t["scaling"],
             "checkpoint_epochs": checkpoints, "resume_every": t["resume_every"],
             "sinkhorn_backend": t["sinkhorn_backend"], "device": t["device"],
+            # only when set: at its default the params of existing trainings stay as they were
+            **({"select_passes": t["select_passes"]} if t["select_passes"] else {}),
         },
     }
 

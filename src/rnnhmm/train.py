@@ -70,12 +70,18 @@ class TrainConfig:
     resume_every: int = 10
     sinkhorn_backend: str = "geomloss"
     device: str = "auto"
+    # model selection: 0 = the paper's rule (the lowest validation loss, one pass with that epoch's own
+    # noise); P >= 1 = the lowest mean validation loss over P passes whose noise and Gumbel draws are
+    # the same at every epoch (stream ``select``), so that epochs are compared on equal inputs
+    select_passes: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.select_passes < 0:
+            raise ValueError(f"select_passes must be >= 0, got {self.select_passes}")
         bad = [e for e in self.checkpoint_epochs if not 1 <= e <= self.epochs]
         if bad:
             raise ValueError(f"checkpoint_epochs must lie in 1..{self.epochs}, got {bad}")
@@ -177,6 +183,20 @@ def _finite_output_guard(key: ModelKey):
 
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "grad_norm_preclip_mean", "is_best", "epoch_time_s"]
+SELECT_COLUMN = "select_loss"  # history.csv, after val_loss, when TrainConfig.select_passes > 0
+# TrainConfig fields that are left out of the recorded configuration (meta.json, the resume state)
+# while at these defaults, so that adding an option leaves the records of existing trainings as they were
+OPTIONAL_DEFAULTS = {"select_passes": 0}
+
+
+def selection_loss(model: NoiseRNN, targets: torch.Tensor, key: ModelKey, cfg: TrainConfig,
+                   device: torch.device) -> float:
+    """Mean validation loss over ``cfg.select_passes`` passes with fixed inputs: pass p draws its noise
+    and Gumbel uniforms from the streams ``select_noise:p:b`` / ``select_gumbel:p:b``, the same at
+    every epoch."""
+    with torch.no_grad():
+        return float(np.mean([run_epoch(model, targets, key, cfg, p, "select", None, device)[0]
+                              for p in range(cfg.select_passes)]))
 
 
 def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_targets: np.ndarray, out_dir: str | Path,
@@ -241,16 +261,18 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
             val_loss, _ = run_epoch(model, y_val, key, cfg, epoch, "val", None, device)
             if not math.isfinite(val_loss):
                 raise TrainingDiverged(f"{key.id}: non-finite validation loss ({val_loss}) at epoch {epoch}")
+            select_loss = selection_loss(model, y_val, key, cfg, device) if cfg.select_passes else val_loss
         except TrainingDiverged as err:
             where = "" if "epoch" in str(err) else f" at epoch {epoch}"
             kept = (f"the last good training state ({state_file}, epoch {int(io.load_torch(state_file)['epoch'])}) is kept"
                     if state_file.exists() else "no training state had been saved yet")
             raise TrainingDiverged(f"{err}{where}; training stopped, no model was written; {kept}. Lower the learning "
                                    "rate or the gradient clip, or check the data") from None
-        is_best = val_loss < best_val
+        is_best = select_loss < best_val  # best_val: the lowest selection score so far
         if is_best:
-            best_val, best_epoch, best_state = val_loss, epoch, _state_dict_copy(model)
+            best_val, best_epoch, best_state = select_loss, epoch, _state_dict_copy(model)
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                        **({SELECT_COLUMN: select_loss} if cfg.select_passes else {}),
                         "grad_norm_preclip_mean": grad_norm, "is_best": bool(is_best),
                         "epoch_time_s": time.time() - t0})
         if epoch in cfg.checkpoint_epochs:
@@ -274,9 +296,13 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
                                          "final": final_state})
     record = io.provenance(config_slice, started)
     io.write_sidecar(out_dir / "model.pt", record)
-    io.write_table(out_dir / "history.csv", pd.DataFrame(history, columns=HISTORY_COLUMNS).drop(columns="epoch_time_s"))
+    columns = [*HISTORY_COLUMNS[:3], *([SELECT_COLUMN] if cfg.select_passes else []), *HISTORY_COLUMNS[3:]]
+    io.write_table(out_dir / "history.csv", pd.DataFrame(history, columns=columns).drop(columns="epoch_time_s"))
     io.write_sidecar(out_dir / "history.csv", record)
-    summary = {"model": key.id, "best_epoch": best_epoch, "best_val_loss": best_val,
+    best_row = next(h for h in history if h["epoch"] == best_epoch) if best_epoch else None
+    summary = {"model": key.id, "best_epoch": best_epoch,
+               "best_val_loss": best_row["val_loss"] if best_row else best_val,
+               **({"best_select_loss": best_val, "select_passes": cfg.select_passes} if cfg.select_passes else {}),
                "final_val_loss": history[-1]["val_loss"], "attempt": key.attempt, "epochs": cfg.epochs,
                "device": str(device), "mean_epoch_time_s": float(np.mean([h["epoch_time_s"] for h in history]))}
     io.write_json(out_dir / "meta.json", {**summary, "key": asdict(key), "train_config": _cfg_dict(cfg),
@@ -290,7 +316,7 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
 
 
 def _cfg_dict(cfg: TrainConfig) -> dict:
-    d = asdict(cfg)
+    d = {k: v for k, v in asdict(cfg).items() if k not in OPTIONAL_DEFAULTS or v != OPTIONAL_DEFAULTS[k]}
     d["betas"] = list(d["betas"])
     d["checkpoint_epochs"] = list(d["checkpoint_epochs"])
     d.pop("device")  # resuming on another device is allowed
