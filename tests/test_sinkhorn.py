@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rnnhmm.rng import torch_generator
-from rnnhmm.sinkhorn import sinkhorn_divergence
+from rnnhmm.sinkhorn import SinkhornLoss, sinkhorn_divergence
 
 
 def onehot_cloud(n, t, seed):
@@ -50,3 +50,20 @@ def test_bad_arguments_are_named():
         sinkhorn_divergence(x, x, backend="nope")
     with pytest.raises(ValueError, match="clouds"):
         sinkhorn_divergence(x, x[:, :3])
+
+
+@pytest.mark.parametrize("backend", ["geomloss", "fast"])
+def test_two_clouds_of_one_and_the_same_point_have_zero_divergence_and_gradient(backend):
+    """Diameter 0 (every sequence the same, on both sides): the ε-schedule's log Δ is -inf, which made
+    both backends fail ('Maximum allowed size exceeded'); the divergence there is exactly 0."""
+    for n, m in ((1, 1), (5, 3)):
+        x = torch.ones(n, 6).requires_grad_()
+        y = torch.ones(m, 6)
+        loss = sinkhorn_divergence(x, y, 0.2, 0.5, backend)
+        loss.backward()
+        assert loss.item() == 0.0 and torch.equal(x.grad, torch.zeros_like(x))
+        assert SinkhornLoss(0.2, 0.5, backend)(torch.ones(n, 6), y).item() == 0.0
+    # one point apart is no longer degenerate: the usual computation runs
+    x = torch.ones(2, 6)
+    x[1, 0] = 0.0
+    assert sinkhorn_divergence(x, torch.ones(2, 6), 0.2, 0.5, backend).item() > 0

@@ -58,6 +58,8 @@ def sinkhorn_divergence(
 ) -> torch.Tensor:
     """S_ε(x, y) for point clouds x (N, D) and y (M, D); differentiable in x (and y)."""
     _check_args(x, y, blur, scaling)
+    if _one_point(x, y):
+        return _zero_loss(x, y)
     if backend == "geomloss":
         return _geomloss(blur, scaling)(x, y)
     if backend in ("fast", "compiled"):
@@ -81,6 +83,8 @@ class SinkhornLoss:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         _check_args(x, y, self.blur, self.scaling)
+        if _one_point(x, y):
+            return _zero_loss(x, y)
         if self.backend == "geomloss":
             return _geomloss(self.blur, self.scaling)(x, y)
         return _FastSinkhorn.apply(x, y, self.blur, self.scaling, self._cache, self.backend == "compiled")
@@ -91,6 +95,18 @@ def _check_args(x: torch.Tensor, y: torch.Tensor, blur: float, scaling: float) -
         raise ValueError(f"sinkhorn_divergence needs clouds (N, D) and (M, D), got {tuple(x.shape)} and {tuple(y.shape)}")
     if blur <= 0 or not 0 < scaling < 1:
         raise ValueError(f"sinkhorn_divergence needs blur > 0 and 0 < scaling < 1, got blur={blur}, scaling={scaling}")
+
+
+def _one_point(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """Both clouds are one and the same point (diameter 0: e.g. an emitter and a batch of targets
+    that repeat one sequence).  The ε-schedule starts at log Δ, so neither geomloss nor the fast
+    backend can run; the divergence is exactly 0 there, and so is its gradient (its minimum)."""
+    return _diameter(x.detach(), y.detach()) == 0.0
+
+
+def _zero_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """0, connected to both clouds, so that backward gives zero gradients instead of none."""
+    return (x * 0).sum() + (y * 0).sum()
 
 
 _GEOMLOSS_CACHE: dict = {}
