@@ -208,8 +208,9 @@ def main(argv=None):
     print("| T | path | epoch 1 s | s/epoch (later) | vs authors | peak MB | validation losses |")
     print("|---:|---|---:|---:|---:|---:|---|")
     for t_len, path, first, later, peak, val in rows:
-        ref = next((r[3] for r in rows if r[0] == t_len and r[1] == "authors"), float("nan"))
-        print(f"| {t_len} | {path} | {first:.2f} | {later:.2f} | {ref / later:.1f}x | {peak:.0f} | "
+        ref = next((r[3] for r in rows if r[0] == t_len and r[1] == "authors"), None)
+        ratio = f"{ref / later:.1f}x" if ref else "—"
+        print(f"| {t_len} | {path} | {first:.2f} | {later:.2f} | {ratio} | {peak:.0f} | "
               f"{', '.join(f'{v:.3f}' for v in val)} |")
 
 
