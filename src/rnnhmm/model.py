@@ -65,49 +65,73 @@ class NoiseRNN(nn.Module):
         return gumbel_straight_through(self.step_logits(noise), uniforms, tau)
 
 
+def _t(m: torch.Tensor) -> torch.Tensor:
+    """The transpose of a matrix, or of each matrix of a stack (K, n, m)."""
+    return m.transpose(-1, -2)
+
+
+def _mm(x: torch.Tensor, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """out = x @ y: ``torch.mm`` for matrices, ``torch.bmm`` for stacks of K matrices."""
+    return (torch.mm if x.dim() == 2 else torch.bmm)(x, y, out=out)
+
+
+def _addmm(c: torch.Tensor, x: torch.Tensor, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """out = c + x @ y (``addmm`` / ``baddbmm``)."""
+    return (torch.addmm if x.dim() == 2 else torch.baddbmm)(c, x, y, out=out)
+
+
+def _addmm_(acc: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """acc += x @ y in place (``addmm_`` / ``baddbmm_``)."""
+    return acc.addmm_(x, y) if x.dim() == 2 else acc.baddbmm_(x, y)
+
+
 class _RecurrentLogits(torch.autograd.Function):
     """z_t = A h_t, h_t = ReLU(W h_{t−1} + U x_t), h_0 = 0, with backpropagation through time
     written out.  Every step writes into preallocated buffers: the states (T, B, H), which the
     backward pass needs, are the only large allocation.  (Autograd's per-step temporaries, freed
     between live states, fragment the heap: at B 4096, T 100 a training step's resident memory
-    grew by ~1 GB instead of the 250 MB of the states.)"""
+    grew by ~1 GB instead of the 250 MB of the states.)
+
+    One model: noise (B, T, d), W (H, H), U (H, d), A (K, H).  A stack of M models
+    (rnnhmm.batched): every tensor gains a leading model axis (noise (M, B, T, d), W (M, H, H), ...)
+    and each matrix product becomes a batched one over it; no model's numbers touch another's."""
 
     @staticmethod
     def forward(ctx, noise, w, u, a):  # noqa: D102
-        b, t_len, _ = noise.shape
-        hs = noise.new_empty(t_len, b, w.shape[0])
-        z = noise.new_empty(t_len, b, a.shape[0])
-        drive = noise.new_empty(b, w.shape[0])
-        h = noise.new_zeros(b, w.shape[0])
+        *lead, b, t_len, _ = noise.shape
+        hs = noise.new_empty(t_len, *lead, b, w.shape[-2])
+        z = noise.new_empty(t_len, *lead, b, a.shape[-2])
+        drive = noise.new_empty(*lead, b, w.shape[-2])
+        h = noise.new_zeros(*lead, b, w.shape[-2])
         for t in range(t_len):
-            torch.mm(noise[:, t], u.T, out=drive)
-            torch.addmm(drive, h, w.T, out=hs[t])
+            _mm(noise.select(-2, t), _t(u), out=drive)
+            _addmm(drive, h, _t(w), out=hs[t])
             h = hs[t].relu_()
-            torch.mm(h, a.T, out=z[t])
+            _mm(h, _t(a), out=z[t])
         ctx.save_for_backward(noise, w, u, a, hs)
-        return z.permute(1, 0, 2).contiguous()
+        return z.movedim(0, -2).contiguous()
 
     @staticmethod
     def backward(ctx, gz):  # noqa: D102
         noise, w, u, a, hs = ctx.saved_tensors
-        t_len, b, hidden = hs.shape
+        t_len, *lead, b, hidden = hs.shape
         g_w, g_u, g_a = torch.zeros_like(w), torch.zeros_like(u), torch.zeros_like(a)
         g_noise = torch.empty_like(noise) if ctx.needs_input_grad[0] else None
-        g_h = noise.new_zeros(b, hidden)  # dL/dh_t: (dL/da_{t+1}) W, then + (dL/dz_t) A
-        g_pre = noise.new_empty(b, hidden)  # dL/da_t = dL/dh_t · 1[a_t > 0]
-        active = noise.new_empty(b, hidden)
+        g_h = noise.new_zeros(*lead, b, hidden)  # dL/dh_t: (dL/da_{t+1}) W, then + (dL/dz_t) A
+        g_pre = noise.new_empty(*lead, b, hidden)  # dL/da_t = dL/dh_t · 1[a_t > 0]
+        active = noise.new_empty(*lead, b, hidden)
         for t in reversed(range(t_len)):
-            gz_t = gz[:, t]
-            g_h.addmm_(gz_t, a)
-            g_a.addmm_(gz_t.T, hs[t])
+            gz_t = gz.select(-2, t)
+            _addmm_(g_h, gz_t, a)
+            _addmm_(g_a, _t(gz_t), hs[t])
             torch.sign(hs[t], out=active)  # h = ReLU(a) ≥ 0: sign is 1[a > 0]
             torch.mul(g_h, active, out=g_pre)
             if t > 0:
-                g_w.addmm_(g_pre.T, hs[t - 1])
-            g_u.addmm_(g_pre.T, noise[:, t])
+                _addmm_(g_w, _t(g_pre), hs[t - 1])
+            _addmm_(g_u, _t(g_pre), noise.select(-2, t))
             if g_noise is not None:
-                torch.mm(g_pre, u, out=g_noise[:, t])
-            torch.mm(g_pre, w, out=g_h)
+                _mm(g_pre, u, out=g_noise.select(-2, t))
+            _mm(g_pre, w, out=g_h)
         return g_noise, g_w, g_u, g_a
 
 

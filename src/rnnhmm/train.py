@@ -199,6 +199,128 @@ def selection_loss(model: NoiseRNN, targets: torch.Tensor, key: ModelKey, cfg: T
                               for p in range(cfg.select_passes)]))
 
 
+def diverged_message(err: TrainingDiverged, epoch: int, state_file: Path) -> str:
+    """The one line a training that diverged stops with: what diverged, where, and what is kept."""
+    where = "" if "epoch" in str(err) else f" at epoch {epoch}"
+    kept = (f"the last good training state ({state_file}, epoch {int(io.load_torch(state_file)['epoch'])}) is kept"
+            if state_file.exists() else "no training state had been saved yet")
+    return (f"{err}{where}; training stopped, no model was written; {kept}. Lower the learning "
+            "rate or the gradient clip, or check the data")
+
+
+class TrainingRun:
+    """One model's training files and bookkeeping, shared by :func:`train` and
+    ``rnnhmm.batched.train_batch``: the rolling resume state under ``_work/``, the history, the
+    best-so-far weights, the checkpoints, and the final ``model.pt`` / ``history.csv`` /
+    ``meta.json``.  Weights are passed in as state dicts ({"W", "U", "A"} on the CPU) and the
+    optimizer state as a ``torch.optim.Adam`` state dict of the model's own three parameters."""
+
+    def __init__(self, key: ModelKey, cfg: TrainConfig, out_dir: str | Path, init_state: dict) -> None:
+        self.key, self.cfg, self.out_dir = key, cfg, Path(out_dir)
+        self.work = self.out_dir / "_work"
+        self.epochs_dir = self.work / "epochs"
+        self.state_file = self.work / "state.pt"
+        self.epochs_dir.mkdir(parents=True, exist_ok=True)
+        for stale in [*self.out_dir.glob(".*.tmp"), *self.work.rglob(".*.tmp")]:
+            stale.unlink(missing_ok=True)  # temporary files of a killed job's unfinished atomic writes
+        self.history: list[dict] = []
+        self.best_state, self.best_val, self.best_epoch, self.start_epoch = init_state, math.inf, 0, 1
+
+    def resume(self) -> dict | None:
+        """The saved training state when it belongs to this key and configuration and its checkpoints
+        are all there (the run then continues after its epoch), else None (the run starts afresh and
+        checkpoints of another run are removed)."""
+        state = io.load_torch(self.state_file, io.STATE_FORMAT) if self.state_file.exists() else None
+        if state is not None:
+            missing = [e for e in self.cfg.checkpoint_epochs
+                       if e <= int(state["epoch"]) and not (self.epochs_dir / f"epoch{e}.pt").exists()]
+            if state["key"] != self.key.id or state["config"] != _cfg_dict(self.cfg):
+                log.warning("%s: training state was written for another configuration; starting afresh", self.state_file)
+                state = None
+            elif missing:
+                log.warning("%s: checkpoints of epochs %s are missing; starting afresh", self.state_file, missing[:5])
+                state = None
+        if state is None:
+            shutil.rmtree(self.epochs_dir, ignore_errors=True)  # checkpoints of another run must not be mixed in
+            self.epochs_dir.mkdir(parents=True, exist_ok=True)
+            return None
+        self.best_state, self.best_val, self.best_epoch = state["best"], float(state["best_val"]), int(state["best_epoch"])
+        self.history = list(state["history"])
+        self.start_epoch = int(state["epoch"]) + 1
+        log.info("%s: resumed from %s after epoch %d", self.key.id, self.state_file, self.start_epoch - 1)
+        return state
+
+    def record(self, epoch: int, train_loss: float, val_loss: float, select_loss: float, grad_norm: float,
+               weights: dict, optimizer_state, seconds: float) -> bool:
+        """Book one finished epoch: best weights (by ``select_loss``), history row, checkpoint, and the
+        resume state every ``resume_every`` epochs; ``optimizer_state`` is a function returning the
+        model's optimizer state dict, called only when the state is saved.  Returns is_best."""
+        cfg, key = self.cfg, self.key
+        is_best = select_loss < self.best_val  # best_val: the lowest selection score so far
+        if is_best:
+            self.best_val, self.best_epoch, self.best_state = select_loss, epoch, weights
+        self.history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                             **({SELECT_COLUMN: select_loss} if cfg.select_passes else {}),
+                             "grad_norm_preclip_mean": grad_norm, "is_best": bool(is_best), "epoch_time_s": seconds})
+        if epoch in cfg.checkpoint_epochs:
+            io.save_torch(self.epochs_dir / f"epoch{epoch}.pt", {"format": io.MODEL_FORMAT, "hidden": key.hidden,
+                                                                  "dim": key.dim, "epoch": epoch,
+                                                                  "best": weights, "final": weights})
+        if epoch % cfg.resume_every == 0 or epoch == cfg.epochs:
+            io.save_torch(self.state_file, {"format": io.STATE_FORMAT, "key": key.id, "config": _cfg_dict(cfg),
+                                            "epoch": epoch, "model": weights,
+                                            "optimizer": copy.deepcopy(optimizer_state()), "best": self.best_state,
+                                            "best_val": self.best_val, "best_epoch": self.best_epoch,
+                                            "history": self.history})
+        return is_best
+
+    def log_epoch(self, epoch: int, t_loop: float, seconds: float) -> None:
+        h = self.history[-1]
+        done = epoch - self.start_epoch + 1
+        eta = (time.time() - t_loop) / done * (self.cfg.epochs - epoch)
+        log.info("%s epoch %d/%d train %.4f val %.4f%s grad %.3f | %.2f s/epoch ETA %s", self.key.id, epoch,
+                 self.cfg.epochs, h["train_loss"], h["val_loss"], " (best)" if h["is_best"] else "",
+                 h["grad_norm_preclip_mean"], seconds, _fmt_eta(eta))
+
+    def finish(self, final_state: dict, device: torch.device, config_slice: dict | None, started: float) -> dict:
+        """Write model.pt, history.csv, meta.json and checkpoints/; remove ``_work/``; return the summary."""
+        key, cfg, out_dir, history = self.key, self.cfg, self.out_dir, self.history
+        io.save_torch(out_dir / "model.pt", {"format": io.MODEL_FORMAT, "hidden": key.hidden, "dim": key.dim,
+                                             "key": key.id, "best_epoch": self.best_epoch, "best": self.best_state,
+                                             "final": final_state})
+        record = io.provenance(config_slice, started)
+        io.write_sidecar(out_dir / "model.pt", record)
+        columns = [*HISTORY_COLUMNS[:3], *([SELECT_COLUMN] if cfg.select_passes else []), *HISTORY_COLUMNS[3:]]
+        io.write_table(out_dir / "history.csv", pd.DataFrame(history, columns=columns).drop(columns="epoch_time_s"))
+        io.write_sidecar(out_dir / "history.csv", record)
+        best_row = next(h for h in history if h["epoch"] == self.best_epoch) if self.best_epoch else None
+        summary = {"model": key.id, "best_epoch": self.best_epoch,
+                   "best_val_loss": best_row["val_loss"] if best_row else self.best_val,
+                   **({"best_select_loss": self.best_val, "select_passes": cfg.select_passes} if cfg.select_passes else {}),
+                   "final_val_loss": history[-1]["val_loss"], "attempt": key.attempt, "epochs": cfg.epochs,
+                   "device": str(device), "mean_epoch_time_s": float(np.mean([h["epoch_time_s"] for h in history]))}
+        io.write_json(out_dir / "meta.json", {**summary, "key": asdict(key), "train_config": _cfg_dict(cfg),
+                                              "provenance": record})
+        ckpt = out_dir / "checkpoints"
+        if ckpt.exists():
+            shutil.rmtree(ckpt)
+        self.epochs_dir.rename(ckpt)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return summary
+
+
+def prepare_device(cfg: TrainConfig) -> torch.device:
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return device
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=0.0)
+
+
 def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_targets: np.ndarray, out_dir: str | Path,
           n_outputs: int, config_slice: dict | None = None) -> dict:
     """Train one model and write ``model.pt``, ``history.csv``, ``meta.json`` and ``checkpoints/`` in out_dir.
@@ -208,50 +330,22 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
     ``out_dir/_work/state.pt`` when present.  Returns the training summary.
     """
     started = time.time()
-    out_dir = Path(out_dir)
-    work = out_dir / "_work"
-    epochs_dir = work / "epochs"
-    epochs_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.deterministic = True
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
+    device = prepare_device(cfg)
     y_train = one_hot_flat(train_targets, n_outputs)
     y_val = one_hot_flat(val_targets, n_outputs)
     model = NoiseRNN(key.hidden, key.dim, n_outputs, generator=key.torch_gen("init")).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=0.0)
+    optimizer = make_optimizer(model.parameters(), cfg)
     model.register_forward_hook(_finite_output_guard(key))
-
-    history: list[dict] = []
-    best_state, best_val, best_epoch, start_epoch = _state_dict_copy(model), math.inf, 0, 1
-    state_file = work / "state.pt"
-    for stale in [*out_dir.glob(".*.tmp"), *work.rglob(".*.tmp")]:
-        stale.unlink(missing_ok=True)  # temporary files of a killed job's unfinished atomic writes
-    state = io.load_torch(state_file, io.STATE_FORMAT) if state_file.exists() else None
+    run = TrainingRun(key, cfg, out_dir, _state_dict_copy(model))
+    state = run.resume()
     if state is not None:
-        missing = [e for e in cfg.checkpoint_epochs if e <= int(state["epoch"]) and not (epochs_dir / f"epoch{e}.pt").exists()]
-        if state["key"] != key.id or state["config"] != _cfg_dict(cfg):
-            log.warning("%s: training state was written for another configuration; starting afresh", state_file)
-            state = None
-        elif missing:
-            log.warning("%s: checkpoints of epochs %s are missing; starting afresh", state_file, missing[:5])
-            state = None
-    if state is None:
-        shutil.rmtree(epochs_dir, ignore_errors=True)  # checkpoints of another run must not be mixed in
-        epochs_dir.mkdir(parents=True, exist_ok=True)
-    else:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        best_state, best_val, best_epoch = state["best"], float(state["best_val"]), int(state["best_epoch"])
-        history = list(state["history"])
-        start_epoch = int(state["epoch"]) + 1
-        log.info("%s: resumed from %s after epoch %d", key.id, state_file, start_epoch - 1)
 
     log.info("%s: training on %s, %d epochs, %d train / %d val sequences, batch %d, backend %s",
              key.id, device, cfg.epochs, len(y_train), len(y_val), cfg.batch_size, cfg.sinkhorn_backend)
     t_loop = time.time()
-    for epoch in range(start_epoch, cfg.epochs + 1):
+    for epoch in range(run.start_epoch, cfg.epochs + 1):
         t0 = time.time()
         try:
             model.train()
@@ -263,56 +357,11 @@ def train(key: ModelKey, cfg: TrainConfig, train_targets: np.ndarray, val_target
                 raise TrainingDiverged(f"{key.id}: non-finite validation loss ({val_loss}) at epoch {epoch}")
             select_loss = selection_loss(model, y_val, key, cfg, device) if cfg.select_passes else val_loss
         except TrainingDiverged as err:
-            where = "" if "epoch" in str(err) else f" at epoch {epoch}"
-            kept = (f"the last good training state ({state_file}, epoch {int(io.load_torch(state_file)['epoch'])}) is kept"
-                    if state_file.exists() else "no training state had been saved yet")
-            raise TrainingDiverged(f"{err}{where}; training stopped, no model was written; {kept}. Lower the learning "
-                                   "rate or the gradient clip, or check the data") from None
-        is_best = select_loss < best_val  # best_val: the lowest selection score so far
-        if is_best:
-            best_val, best_epoch, best_state = select_loss, epoch, _state_dict_copy(model)
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                        **({SELECT_COLUMN: select_loss} if cfg.select_passes else {}),
-                        "grad_norm_preclip_mean": grad_norm, "is_best": bool(is_best),
-                        "epoch_time_s": time.time() - t0})
-        if epoch in cfg.checkpoint_epochs:
-            io.save_torch(epochs_dir / f"epoch{epoch}.pt", {"format": io.MODEL_FORMAT, "hidden": key.hidden,
-                                                             "dim": key.dim, "epoch": epoch,
-                                                             "best": _state_dict_copy(model),
-                                                             "final": _state_dict_copy(model)})
-        if epoch % cfg.resume_every == 0 or epoch == cfg.epochs:
-            io.save_torch(state_file, {"format": io.STATE_FORMAT, "key": key.id, "config": _cfg_dict(cfg),
-                                       "epoch": epoch, "model": _state_dict_copy(model),
-                                       "optimizer": copy.deepcopy(optimizer.state_dict()), "best": best_state,
-                                       "best_val": best_val, "best_epoch": best_epoch, "history": history})
-        done = epoch - start_epoch + 1
-        eta = (time.time() - t_loop) / done * (cfg.epochs - epoch)
-        log.info("%s epoch %d/%d train %.4f val %.4f%s grad %.3f | %.2f s/epoch ETA %s", key.id, epoch, cfg.epochs,
-                 train_loss, val_loss, " (best)" if is_best else "", grad_norm, time.time() - t0, _fmt_eta(eta))
-
-    final_state = _state_dict_copy(model)
-    io.save_torch(out_dir / "model.pt", {"format": io.MODEL_FORMAT, "hidden": key.hidden, "dim": key.dim,
-                                         "key": key.id, "best_epoch": best_epoch, "best": best_state,
-                                         "final": final_state})
-    record = io.provenance(config_slice, started)
-    io.write_sidecar(out_dir / "model.pt", record)
-    columns = [*HISTORY_COLUMNS[:3], *([SELECT_COLUMN] if cfg.select_passes else []), *HISTORY_COLUMNS[3:]]
-    io.write_table(out_dir / "history.csv", pd.DataFrame(history, columns=columns).drop(columns="epoch_time_s"))
-    io.write_sidecar(out_dir / "history.csv", record)
-    best_row = next(h for h in history if h["epoch"] == best_epoch) if best_epoch else None
-    summary = {"model": key.id, "best_epoch": best_epoch,
-               "best_val_loss": best_row["val_loss"] if best_row else best_val,
-               **({"best_select_loss": best_val, "select_passes": cfg.select_passes} if cfg.select_passes else {}),
-               "final_val_loss": history[-1]["val_loss"], "attempt": key.attempt, "epochs": cfg.epochs,
-               "device": str(device), "mean_epoch_time_s": float(np.mean([h["epoch_time_s"] for h in history]))}
-    io.write_json(out_dir / "meta.json", {**summary, "key": asdict(key), "train_config": _cfg_dict(cfg),
-                                          "provenance": record})
-    ckpt = out_dir / "checkpoints"
-    if ckpt.exists():
-        shutil.rmtree(ckpt)
-    epochs_dir.rename(ckpt)
-    shutil.rmtree(work, ignore_errors=True)
-    return summary
+            raise TrainingDiverged(diverged_message(err, epoch, run.state_file)) from None
+        run.record(epoch, train_loss, val_loss, select_loss, grad_norm, _state_dict_copy(model),
+                   optimizer.state_dict, time.time() - t0)
+        run.log_epoch(epoch, t_loop, time.time() - t0)
+    return run.finish(_state_dict_copy(model), device, config_slice, started)
 
 
 def _cfg_dict(cfg: TrainConfig) -> dict:
