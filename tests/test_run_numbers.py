@@ -377,3 +377,39 @@ def test_training_table_reports_the_excess_over_the_floor(run_dir):
     # without the summary the block says so instead of inventing a table
     (summary / "training.csv").unlink()
     assert any(line.startswith("No training summary in this run") for line in rn.run_numbers_block(run_dir, PRESET).splitlines())
+
+
+def train_log(path: Path, threads: int = 1, finish_last: bool = True) -> Path:
+    """A log of three trainings on 2 cores: chain2 10:00:00-10:30:00, chain3 10:00:00-10:10:00,
+    chain4 10:10:00-10:25:00 (with a non-training job in between)."""
+    def start(jobid, hmm, at):
+        return [f"[Tue Dec  1 {at} 2026]", "localrule train:", "    input: x", "    output: y", f"    jobid: {jobid}",
+                *([f"    threads: {threads}"] if threads > 1 else []),
+                f"    wildcards: preset=laptop, hmm={hmm}, hidden=8, dim=2, seed=0", "    resources: tmpdir=/tmp"]
+
+    def finish(jobid, rule, at):
+        return [f"[Tue Dec  1 {at} 2026]", f"Finished jobid: {jobid} (Rule: {rule})"]
+
+    lines = ["Provided cores: 2", *start(3, "chain2", "10:00:00"), *start(4, "chain3", "10:00:00"),
+             *finish(4, "train", "10:10:00"), "[Tue Dec  1 10:10:00 2026]", "localrule figure:", "    jobid: 9",
+             *start(5, "chain4", "10:10:00"), *finish(9, "figure", "10:11:00"), *finish(5, "train", "10:25:00"),
+             *(finish(3, "train", "10:30:00") if finish_last else []), "5 of 5 steps (100%) done"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_training_phase_against_the_least_any_order_could_take(tmp_path):
+    log = train_log(tmp_path / "a.log")
+    jobs = rn.read_jobs(log)
+    assert [(j.rule, j.jobid) for j in jobs] == [("train", 3), ("train", 4), ("figure", 9), ("train", 5)]
+    assert [(j.end - j.start).total_seconds() for j in jobs if j.rule == "train"] == [1800, 600, 900]
+    (line,) = rn.training_phase_markdown(rn.read_log(log))
+    # phase 10:00-10:30; bound max(1800, 3300 / 2) = 1800 s: this order was the best possible
+    assert "3 jobs, 2 at a time, started in the order chain2, chain3, chain4" in line
+    assert "**30 min 00 s**, against 30 min 00 s" in line and "the longest, chain2, 30 min 00 s" in line
+    assert "all 55 min 00 s spread over 2 slots" in line
+    # two threads per training on two cores: one slot, the bound is the sum of the jobs
+    (line,) = rn.training_phase_markdown(rn.read_log(train_log(tmp_path / "b.log", threads=2)))
+    assert "1 at a time" in line and "against 55 min 00 s" in line
+    # a training that never finished has no time: no line rather than a wrong one
+    assert rn.training_phase_markdown(rn.read_log(train_log(tmp_path / "c.log", finish_last=False))) == []

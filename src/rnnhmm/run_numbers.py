@@ -97,6 +97,9 @@ _STAMP_LINE_RE = re.compile(r"^\[\w{3} (?P<mon>\w{3}) +(?P<day>\d{1,2}) (?P<h>\d
                             r"(?P<year>\d{4})\]\s*$")
 _STEPS_RE = re.compile(r"^(?P<done>\d+) of (?P<total>\d+) steps \(\d+%\) done")
 _CORES_RE = re.compile(r"^Provided cores: (?P<n>\d+)")
+_RULE_RE = re.compile(r"^(local)?rule (?P<rule>\w+):$")
+_JOB_FIELD_RE = re.compile(r"^ +(?P<field>jobid|threads|wildcards): (?P<value>.*)$")
+_FINISHED_RE = re.compile(r"^Finished jobid: (?P<id>\d+) \(Rule: (?P<rule>\w+)\)")
 _MONTHS = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
 _MODEL_RE = re.compile(r"^(?P<hmm>.+?)(?P<suffix>_h\d+_d\d+_s\d+)$")
 _TRUE = {"true", "1", "yes", "t", "y"}
@@ -237,6 +240,71 @@ def read_log(path: Path) -> LogInfo | None:
     if not stamps:
         return None
     return LogInfo(path, stamps[0], stamps[-1], done, total, cores)
+
+
+@dataclass(frozen=True)
+class Job:
+    rule: str
+    jobid: int
+    threads: int
+    wildcards: str
+    start: dt.datetime
+    end: dt.datetime | None
+
+
+def _stamp(m: re.Match) -> dt.datetime:
+    return dt.datetime(int(m["year"]), _MONTHS[m["mon"]], int(m["day"]), int(m["h"]), int(m["m"]), int(m["s"]))
+
+
+def read_jobs(path: Path) -> list[Job]:
+    """Every job of a Snakemake log, in the order it started: its rule, id, threads, wildcards, start
+    stamp and the stamp of its ``Finished jobid`` line (None when it did not finish)."""
+    jobs: dict[int, dict] = {}
+    stamp, current = None, None
+    for line in path.read_text(errors="replace").splitlines():
+        m = _STAMP_LINE_RE.match(line)
+        if m and m["mon"] in _MONTHS:
+            stamp, current = _stamp(m), None
+            continue
+        m = _RULE_RE.match(line)
+        if m and stamp is not None:
+            current = {"rule": m["rule"], "start": stamp, "threads": 1, "wildcards": "", "end": None}
+            continue
+        m = _JOB_FIELD_RE.match(line)
+        if m and current is not None:
+            if m["field"] == "jobid":
+                current["jobid"] = int(m["value"])
+                jobs[current["jobid"]] = current
+            elif m["field"] == "threads":
+                current["threads"] = int(m["value"])
+            else:
+                current["wildcards"] = m["value"].strip()
+            continue
+        m = _FINISHED_RE.match(line)
+        if m and int(m["id"]) in jobs and stamp is not None:
+            jobs[int(m["id"])]["end"] = stamp
+    return sorted((Job(**j) for j in jobs.values()), key=lambda j: j.start)  # stable: log order within a second
+
+
+def training_phase_markdown(info: LogInfo) -> list[str]:
+    """How long the run's trainings took against the least any job order could take: the first training
+    start to the last training end, beside max(longest training, total training time / slots), where
+    slots = cores // threads per training (each training's time from its start and finish stamps)."""
+    jobs = [j for j in read_jobs(info.path) if j.rule == "train"]
+    if len(jobs) < 2 or any(j.end is None for j in jobs) or not info.cores:
+        return []  # one training is its own bound; an unfinished one has no time
+    secs = [(j.end - j.start).total_seconds() for j in jobs]
+    phase = (max(j.end for j in jobs) - min(j.start for j in jobs)).total_seconds()
+    slots = max(1, info.cores // max(j.threads for j in jobs))
+    bound = max(max(secs), sum(secs) / slots)
+    names = [dict(kv.split("=", 1) for kv in j.wildcards.split(", ") if "=" in kv).get("hmm", str(j.jobid))
+             for j in jobs]
+    longest = names[secs.index(max(secs))]
+    return [f"Trainings: {len(jobs)} jobs, {slots} at a time, started in the order {', '.join(names)} (the train "
+            f"rule's priority: the costliest first); from the first start to the last finish "
+            f"**{fmt_duration(phase)}**, against {fmt_duration(bound)}, the least any order of these jobs could take "
+            f"(the longest, {longest}, {fmt_duration(max(secs))}, or all {fmt_duration(sum(secs))} spread over "
+            f"{slots} slots, whichever is more; job times from the log's start and finish stamps)."]
 
 
 def choose_log(run_dir: Path, log: str | os.PathLike | None = None) -> LogInfo:
@@ -552,6 +620,8 @@ def run_numbers_block(run_dir: str | os.PathLike, preset: str, log: str | os.Pat
     log_rel = info.path.relative_to(run).as_posix() if info.path.is_relative_to(run) else str(info.path)
     chosen = ("given by hand (--log)" if log is not None
               else "the complete Snakemake log with the most jobs (the newest of those)")
+    phase = training_phase_markdown(info)
+    phase = [*phase, ""] if phase else []
     lines = [
         stamp_line(preset, commit, numerics),
         "<!-- written by `python -m rnnhmm.run_numbers`: regenerate it, do not edit it by hand -->",
@@ -562,6 +632,7 @@ def run_numbers_block(run_dir: str | os.PathLike, preset: str, log: str | os.Pat
         "",
         *stages_markdown(bench, preset),
         "",
+        *phase,
         *training_markdown(read_training(run, preset), preset),
         "",
         *claims_markdown(claims, preset),
