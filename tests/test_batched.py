@@ -155,3 +155,20 @@ def test_bad_batches_are_refused_with_one_line(tmp_path, bad, match):
     ks = bad()
     with pytest.raises(ValueError, match=match):
         train_batch(ks, CFG, tr, va, [tmp_path / f"m{i}" for i in range(len(ks))], 3)
+
+
+def test_model_selection_over_fixed_passes_is_per_model(tmp_path):
+    """select_passes: each model's selection score comes from its own fixed streams, as alone."""
+    from dataclasses import replace
+
+    tr, va = data(128)
+    cfg = replace(CFG, epochs=3, checkpoint_epochs=(), select_passes=2)
+    ks = keys(0, 1)
+    for k in ks:
+        train(k, cfg, tr, va, tmp_path / "alone" / k.id, 3)
+    train_batch(ks, cfg, tr, va, [tmp_path / "stack" / k.id for k in ks], 3)
+    for k in ks:
+        a, b = (pd.read_csv(tmp_path / w / k.id / "history.csv") for w in ("alone", "stack"))
+        np.testing.assert_allclose(a["select_loss"], b["select_loss"], rtol=RTOL, atol=ATOL)
+        assert (io.read_json(tmp_path / "alone" / k.id / "meta.json")["best_epoch"]
+                == io.read_json(tmp_path / "stack" / k.id / "meta.json")["best_epoch"])
