@@ -42,6 +42,7 @@ from .train import (
     TrainingDiverged,
     TrainingRun,
     _loss_fn,
+    _state_dict_copy,
     batch_slices,
     diverged_message,
     draw_inputs,
@@ -84,8 +85,7 @@ class ModelStack(nn.Module):
 
 def init_state(key: ModelKey, n_outputs: int) -> dict:
     """A model's initial weights: those ``train`` starts from (its ``init`` stream)."""
-    model = NoiseRNN(key.hidden, key.dim, n_outputs, generator=key.torch_gen("init"))
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return _state_dict_copy(NoiseRNN(key.hidden, key.dim, n_outputs, generator=key.torch_gen("init")))
 
 
 def _split_optimizer(optimizer: torch.optim.Adam, k: int) -> dict:
@@ -208,7 +208,11 @@ def train_batch(keys: list[ModelKey], cfg: TrainConfig, train_targets: np.ndarra
     device = prepare_device(cfg)
     y_train = one_hot_flat(train_targets, n_outputs)
     y_val = one_hot_flat(val_targets, n_outputs)
-    runs = [TrainingRun(key, cfg, d, init_state(key, n_outputs)) for key, d in zip(keys, out_dirs, strict=True)]
+
+    def fresh_runs() -> list[TrainingRun]:
+        return [TrainingRun(key, cfg, d, init_state(key, n_outputs)) for key, d in zip(keys, out_dirs, strict=True)]
+
+    runs = fresh_runs()
     saved = [run.resume() for run in runs]
     if all(s is not None for s in saved) and len({int(s["epoch"]) for s in saved}) == 1:
         stack, optimizer = _restack([s["model"] for s in saved], [s["optimizer"] for s in saved], cfg, device)
@@ -216,7 +220,7 @@ def train_batch(keys: list[ModelKey], cfg: TrainConfig, train_targets: np.ndarra
         if any(s is not None for s in saved):
             log.warning("resume states of %s are not all at one epoch; every model of the batch starts afresh",
                         ", ".join(k.id for k in keys))
-            runs = [TrainingRun(key, cfg, d, init_state(key, n_outputs)) for key, d in zip(keys, out_dirs, strict=True)]
+            runs = fresh_runs()  # the resumed ones hold their state's history and best weights
             for run in runs:
                 run.state_file.unlink(missing_ok=True)
                 run.resume()

@@ -221,14 +221,18 @@ class LogInfo:
         return (self.end - self.start).total_seconds()
 
 
+def _stamp(m: re.Match) -> dt.datetime:
+    """The time of a ``[Tue Dec  1 21:50:12 2026]`` job stamp matched by ``_STAMP_LINE_RE``."""
+    return dt.datetime(int(m["year"]), _MONTHS[m["mon"]], int(m["day"]), int(m["h"]), int(m["m"]), int(m["s"]))
+
+
 def read_log(path: Path) -> LogInfo | None:
     """The stamps and step counts of one Snakemake log (None when it has no job stamp)."""
     stamps, done, total, cores = [], 0, 0, None
     for line in path.read_text(errors="replace").splitlines():
         m = _STAMP_LINE_RE.match(line)
         if m and m["mon"] in _MONTHS:
-            stamps.append(dt.datetime(int(m["year"]), _MONTHS[m["mon"]], int(m["day"]),
-                                      int(m["h"]), int(m["m"]), int(m["s"])))
+            stamps.append(_stamp(m))
             continue
         m = _STEPS_RE.match(line)
         if m:
@@ -250,10 +254,6 @@ class Job:
     wildcards: str
     start: dt.datetime
     end: dt.datetime | None
-
-
-def _stamp(m: re.Match) -> dt.datetime:
-    return dt.datetime(int(m["year"]), _MONTHS[m["mon"]], int(m["day"]), int(m["h"]), int(m["m"]), int(m["s"]))
 
 
 def read_jobs(path: Path) -> list[Job]:
