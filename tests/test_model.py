@@ -74,3 +74,26 @@ def test_step_logits_and_its_backward_match_autograd_through_states():
     for a, b in zip(g_fast, g_ref, strict=True):
         assert b.norm() > 0
         assert float((a - b).norm() / b.norm()) < 1e-5
+
+
+def test_step_logits_without_grad_are_the_training_forward_bit_for_bit():
+    """Under no_grad (validation passes, evaluation) step_logits keeps no states for a backward pass;
+    its logits are those of the recorded forward pass exactly (same operations, same order), for one
+    model and for a stack of models (rnnhmm.batched)."""
+    from rnnhmm.model import _RecurrentLogits, recurrent_logits
+
+    model = NoiseRNN(40, 7, 3, generator=torch.Generator().manual_seed(5))
+    noise = torch.randn(64, 30, 7, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        fast = model.step_logits(noise)
+    recorded = _RecurrentLogits.apply(noise, model.W, model.U, model.A)
+    assert recorded.requires_grad and not fast.requires_grad
+    assert torch.equal(fast, recorded.detach())
+    assert fast.abs().max() > 0
+    stack = [torch.stack([p.detach(), p.detach() * 0.9]) for p in (model.W, model.U, model.A)]
+    noise2 = torch.stack([noise, noise.flip(0)])
+    with torch.no_grad():
+        stacked = recurrent_logits(noise2, *stack)
+    w, u, a = (s.clone().requires_grad_() for s in stack)
+    assert torch.equal(stacked, _RecurrentLogits.apply(noise2, w, u, a).detach())
+    assert torch.equal(stacked[0], fast)

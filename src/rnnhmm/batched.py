@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .model import NoiseRNN, _RecurrentLogits, gumbel_straight_through
+from .model import NoiseRNN, gumbel_straight_through, recurrent_logits
 from .train import (
     ModelKey,
     TrainConfig,
@@ -76,7 +76,7 @@ class ModelStack(nn.Module):
 
     def forward(self, noise: torch.Tensor, uniforms: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
         """One-hot samples (M, B, T, K) from noise (M, B, T, d) and uniforms (M, B, T, K)."""
-        return gumbel_straight_through(_RecurrentLogits.apply(noise, self.W, self.U, self.A), uniforms, tau)
+        return gumbel_straight_through(recurrent_logits(noise, self.W, self.U, self.A), uniforms, tau)
 
     def weights(self, k: int) -> dict:
         """Model k's state dict, as ``NoiseRNN.state_dict()`` holds it (a CPU copy)."""
