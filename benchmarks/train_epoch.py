@@ -76,21 +76,23 @@ def run_rnnhmm(backend: str, t_len: int, epochs: int, profile: bool, n: int) -> 
     key = tr.ModelKey(name, H, D, 0, 1)
     cfg = tr.TrainConfig(epochs=epochs, batch_size=B, clip=0.9, sinkhorn_backend=backend, device="cpu",
                          checkpoint_epochs=tuple(range(1, epochs + 1)))
-    times, prof_text = [], ""
+    times, prof_text, stages = [], "", {}
     real_epoch = tr.run_epoch
 
     def timed_epoch(model, y, key_, cfg_, epoch, split, opt, dev):
         t0 = time.perf_counter()
-        prof = cProfile.Profile() if profile and epoch == epochs and split == "train" else None
+        prof = cProfile.Profile() if profile and epoch == epochs else None
         if prof:
             prof.enable()
         res = real_epoch(model, y, key_, cfg_, epoch, split, opt, dev)
         if prof:
             prof.disable()
-            s = _io.StringIO()
-            pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(18)
-            nonlocal prof_text
-            prof_text = s.getvalue()
+            stages[split] = stage_times(pstats.Stats(prof))
+            if split == "train":
+                s = _io.StringIO()
+                pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(18)
+                nonlocal prof_text
+                prof_text = s.getvalue()
         times.append((epoch, split, time.perf_counter() - t0, res[0]))
         return res
 
@@ -104,7 +106,28 @@ def run_rnnhmm(backend: str, t_len: int, epochs: int, profile: bool, n: int) -> 
         per_epoch[epoch] = per_epoch.get(epoch, 0.0) + dt
     return {"epoch_s": [per_epoch[e] for e in sorted(per_epoch)], "total_s": total,
             "val_loss": [round(x[3], 4) for x in times if x[1] == "val"], "best_val": summary["best_val_loss"],
-            "profile": prof_text}
+            "profile": prof_text, "stages": stages}
+
+
+# the stages of one pass of rnnhmm.train.run_epoch, as (file name ending, function name) in a cProfile
+STAGES = {
+    "draw inputs": ("rnnhmm/train.py", "draw_inputs"),
+    "RNN forward + Gumbel": ("rnnhmm/model.py", "forward"),
+    "Sinkhorn loss": ("rnnhmm/sinkhorn.py", "__call__"),
+    "backward (RNN BPTT)": ("torch/_tensor.py", "backward"),
+    "gradient clip": ("torch/nn/utils/clip_grad.py", "clip_grad_norm_"),
+    "Adam step": ("torch/optim/adam.py", "step"),
+    "the whole pass": ("rnnhmm/train.py", "run_epoch"),
+}
+
+
+def stage_times(stats: pstats.Stats) -> dict:
+    """Cumulative seconds of each of STAGES in one profiled pass (0 where it did not run)."""
+    out = {}
+    for stage, (file_end, func) in STAGES.items():
+        out[stage] = max([ct for (f, _, fn), (_, _, _, ct, _) in stats.stats.items()
+                          if fn == func and f.replace("\\", "/").endswith(file_end)], default=0.0)
+    return out
 
 
 def run_authors(t_len: int, epochs: int, n: int) -> dict:
@@ -204,6 +227,12 @@ def main(argv=None):
                   f"val {res[0]['val_loss']}", file=sys.stderr, flush=True)
             if args.profile and res[0]["profile"]:
                 print(f"\n## cProfile, {path}, T {t_len}, one training pass\n```\n{res[0]['profile']}```\n")
+                st = res[0]["stages"]
+                print(f"where the last epoch's time went, {path}, T {t_len} (cumulative s under cProfile):\n")
+                print("| stage | training pass | validation pass |\n|---|---:|---:|")
+                for stage in STAGES:
+                    print(f"| {stage} | {st.get('train', {}).get(stage, 0.0):.2f} | {st.get('val', {}).get(stage, 0.0):.2f} |")
+                print()
     print()
     print("| T | path | epoch 1 s | s/epoch (later) | vs authors | peak MB | validation losses |")
     print("|---:|---|---:|---:|---:|---:|---|")
