@@ -14,6 +14,12 @@ Each run is a separate process (``--one``), so two runs use the two cores at onc
 its plateau with another seed):
 
     python docs/scripts/fully3_stability.py --out /tmp/chain5 --hmm chain5 --backends fast --seeds 1 2
+
+``--from-run`` measures a training the pipeline already ran (every ``--every``-th checkpoint), e.g.
+the ``reference`` preset's fully3:
+
+    python docs/scripts/fully3_stability.py --out /tmp/f3ref --name reference \\
+        --from-run results/reference/models/fully3/h150_d100/seed0
 """
 
 from __future__ import annotations
@@ -49,11 +55,10 @@ def data(preset: str, config_file: Path, hmm_name: str = "fully3"):
 
 def one(args) -> None:
     """One training run (in its own process) and its checkpoint spectra."""
-    import pandas as pd
     import torch
 
     from rnnhmm import config as slices
-    from rnnhmm import io, plan
+    from rnnhmm import plan
     from rnnhmm.train import ModelKey, TrainConfig, train
 
     torch.set_num_threads(args.threads)
@@ -69,15 +74,29 @@ def one(args) -> None:
     out = Path(args.out) / run_name(args.backend, args.threads, args.seed)
     key = ModelKey(args.hmm, spec.hidden, spec.dim, spec.seed, cfg["base_seed"])
     summary = train(key, TrainConfig(**t), y_train, y_val, out, n_outputs)
-    hist = io.read_table(out / "history.csv")
+    stability_table(out, out, every=1)
+    json.dump(summary, open(out / "summary.json", "w"), indent=1)
+
+
+def stability_table(model_dir: Path, out: Path, every: int) -> None:
+    """out/stability.csv: a finished training's history.csv with ρ(W) and ‖W‖₂ of the weights of every
+    checkpoint whose epoch is a multiple of ``every`` (model_dir/checkpoints/epoch*.pt)."""
+    import pandas as pd
+
+    from rnnhmm import io
+
+    hist = io.read_table(model_dir / "history.csv")
     rows = []
-    for f in sorted((out / "checkpoints").glob("epoch*.pt"), key=lambda p: int(p.stem[5:])):
+    for f in sorted((model_dir / "checkpoints").glob("epoch*.pt"), key=lambda p: int(p.stem[5:])):
+        if int(f.stem[5:]) % every:
+            continue
         W = io.load_torch(f)["final"]["W"].double().numpy()
         rows.append({"epoch": int(f.stem[5:]), "rho_W": float(np.abs(np.linalg.eigvals(W)).max()),
                      "norm2_W": float(np.linalg.norm(W, 2))})
-    table = hist.merge(pd.DataFrame(rows), on="epoch", how="left")
-    table.to_csv(out / "stability.csv", index=False)
-    json.dump(summary, open(out / "summary.json", "w"), indent=1)
+    if not rows:
+        sys.exit(f"fully3_stability: no checkpoints at multiples of {every} epochs in {model_dir / 'checkpoints'}")
+    out.mkdir(parents=True, exist_ok=True)
+    hist.merge(pd.DataFrame(rows), on="epoch", how="left").to_csv(out / "stability.csv", index=False)
 
 
 def run_name(backend: str, threads: int, seed: int | None = None) -> str:
@@ -120,7 +139,15 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # internal: the seed of --one
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: run one backend
     ap.add_argument("--report", action="store_true", help="only print the summary of finished runs")
+    ap.add_argument("--from-run", type=Path, default=None,
+                    help="instead of training: a pipeline model folder (history.csv, checkpoints/), e.g. a "
+                         "reference-preset training; its table goes to --out/<--name> and is reported")
+    ap.add_argument("--name", default="pipeline", help="the report's row name for --from-run")
     args = ap.parse_args(argv)
+    if args.from_run is not None:
+        stability_table(args.from_run, Path(args.out) / args.name, args.every)
+        report(Path(args.out), [args.name])
+        return
     if args.one:
         args.backend = args.one
         one(args)
