@@ -27,8 +27,9 @@ Backends
     order); ``tests/test_sinkhorn_fast.py`` checks loss (≤ 1e-6) and gradients (≤ 1e-4) against
     geomloss.
 ``compiled``
-    ``fast`` with the annealing softmins fused into one kernel by ``torch.compile`` (about 3×
-    faster again on a CPU).  The first call compiles (about a minute on 2 cores, reported in
+    ``fast`` with the annealing softmins fused into one kernel by ``torch.compile`` (a 4096 × 4096
+    softmin in 6 ms against 13–18 ms for ``fast`` on a 2-core CPU, 2 threads; the training epoch
+    1.3–1.5× faster, README "Performance").  The first call compiles (about a minute on 2 cores, reported in
     :data:`COMPILE_INFO`); where compilation is unavailable it logs one line and falls back to
     ``fast`` (same results).
 """
