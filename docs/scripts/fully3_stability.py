@@ -125,6 +125,22 @@ def report(out: Path, backends: list[str], threads: int = 1, seeds=(None,)) -> N
               f"{t['grad_norm_preclip_mean'].head(100).mean():.1f} / {t['grad_norm_preclip_mean'].tail(100).mean():.1f} |")
 
 
+def windows(out: Path, name: str, width: int) -> None:
+    """Per window of ``width`` epochs of one run: the validation loss (mean, min, max) and the mean
+    pre-clip gradient norm (mean and max over the window's epochs)."""
+    import pandas as pd
+
+    t = pd.read_csv(out / name / "stability.csv")
+    print(f"\n{name}, per {width} epochs:\n")
+    print("| epochs | val mean | val min | val max | grad norm mean | grad norm max |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for start in range(1, int(t["epoch"].max()) + 1, width):
+        w = t[(t["epoch"] >= start) & (t["epoch"] < start + width)]
+        print(f"| {start}–{int(w['epoch'].max())} | {w['val_loss'].mean():.3f} | {w['val_loss'].min():.3f} | "
+              f"{w['val_loss'].max():.3f} | {w['grad_norm_preclip_mean'].mean():.1f} | "
+              f"{w['grad_norm_preclip_mean'].max():.1f} |")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="folder of the runs (one subfolder per backend)")
@@ -143,10 +159,13 @@ def main(argv=None) -> None:
                     help="instead of training: a pipeline model folder (history.csv, checkpoints/), e.g. a "
                          "reference-preset training; its table goes to --out/<--name> and is reported")
     ap.add_argument("--name", default="pipeline", help="the report's row name for --from-run")
+    ap.add_argument("--windows", type=int, default=0, help="with --from-run: also a table per this many epochs")
     args = ap.parse_args(argv)
     if args.from_run is not None:
         stability_table(args.from_run, Path(args.out) / args.name, args.every)
         report(Path(args.out), [args.name])
+        if args.windows > 0:
+            windows(Path(args.out), args.name, args.windows)
         return
     if args.one:
         args.backend = args.one
