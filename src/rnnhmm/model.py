@@ -57,7 +57,8 @@ class NoiseRNN(nn.Module):
 
     def step_logits(self, noise: torch.Tensor) -> torch.Tensor:
         """Logits z_1..z_T, shape (B, T, K): the values of ``logits(states(noise))`` (up to float
-        rounding), computed by :class:`_RecurrentLogits` with a hand-written backward pass."""
+        rounding), computed by :func:`recurrent_logits` (with :class:`_RecurrentLogits`'s hand-written
+        backward pass where gradients are recorded)."""
         return recurrent_logits(noise, self.W, self.U, self.A)
 
     def forward(self, noise: torch.Tensor, uniforms: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
@@ -90,24 +91,31 @@ def recurrent_logits(noise: torch.Tensor, w: torch.Tensor, u: torch.Tensor, a: t
     backward pass where gradients are recorded, without keeping the states under ``no_grad``."""
     if torch.is_grad_enabled():
         return _RecurrentLogits.apply(noise, w, u, a)
-    return _recurrent_logits_no_grad(noise, w, u, a)
+    return _recurrence(noise, w, u, a, keep_states=False)[0]
 
 
-def _recurrent_logits_no_grad(noise, w, u, a):
-    """:class:`_RecurrentLogits`'s forward pass with the same operations in the same order (so the
-    same values, bit for bit) but without keeping the states for a backward pass: two (B, H) state
-    buffers in turn instead of the (T, B, H) array, whose 245 MB at B 4096, T 100, written fresh
-    at every call, cost a third of a validation batch's forward time in page faults."""
+def _recurrence(noise, w, u, a, keep_states: bool):
+    """The forward recurrence, step by step into preallocated buffers: the logits (…, B, T, K) and,
+    with ``keep_states``, the states (T, …, B, H) a backward pass needs.  Without them it writes the
+    states into two (B, H) buffers in turn, with the same operations in the same order (so the same
+    logits, bit for bit): the (T, B, H) array, 245 MB at B 4096, T 100, written fresh at every call,
+    cost a third of a validation batch's forward time in page faults."""
     *lead, b, t_len, _ = noise.shape
+    hidden = w.shape[-2]
+    hs = noise.new_empty(t_len, *lead, b, hidden) if keep_states else None
+    spare = None if keep_states else noise.new_empty(*lead, b, hidden)
     z = noise.new_empty(t_len, *lead, b, a.shape[-2])
-    drive = noise.new_empty(*lead, b, w.shape[-2])
-    h, h_next = noise.new_zeros(*lead, b, w.shape[-2]), noise.new_empty(*lead, b, w.shape[-2])
+    drive = noise.new_empty(*lead, b, hidden)
+    h = noise.new_zeros(*lead, b, hidden)
     for t in range(t_len):
         _mm(noise.select(-2, t), _t(u), out=drive)
-        _addmm(drive, h, _t(w), out=h_next)
-        h, h_next = h_next.relu_(), h
+        pre = hs[t] if keep_states else spare
+        _addmm(drive, h, _t(w), out=pre)
+        if not keep_states:
+            spare = h  # h_{t-1} is not needed after this step: it takes h_{t+1}
+        h = pre.relu_()
         _mm(h, _t(a), out=z[t])
-    return z.movedim(0, -2).contiguous()
+    return z.movedim(0, -2).contiguous(), hs
 
 
 class _RecurrentLogits(torch.autograd.Function):
@@ -123,18 +131,9 @@ class _RecurrentLogits(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, noise, w, u, a):  # noqa: D102
-        *lead, b, t_len, _ = noise.shape
-        hs = noise.new_empty(t_len, *lead, b, w.shape[-2])
-        z = noise.new_empty(t_len, *lead, b, a.shape[-2])
-        drive = noise.new_empty(*lead, b, w.shape[-2])
-        h = noise.new_zeros(*lead, b, w.shape[-2])
-        for t in range(t_len):
-            _mm(noise.select(-2, t), _t(u), out=drive)
-            _addmm(drive, h, _t(w), out=hs[t])
-            h = hs[t].relu_()
-            _mm(h, _t(a), out=z[t])
+        z, hs = _recurrence(noise, w, u, a, keep_states=True)
         ctx.save_for_backward(noise, w, u, a, hs)
-        return z.movedim(0, -2).contiguous()
+        return z
 
     @staticmethod
     def backward(ctx, gz):  # noqa: D102
